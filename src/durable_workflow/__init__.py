@@ -1,0 +1,1 @@
+"""Durable Workflow for Python: durable execution engine, server and SDK."""
