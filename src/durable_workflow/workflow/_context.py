@@ -49,11 +49,37 @@ class _ReplayAwareLogger(_AdapterBase):
         return not self._ctx.is_replaying and self.logger.isEnabledFor(level)
 
 
+_FINGERPRINT_DOMAIN = b"durable-workflow-python.wait-condition.v1\0"
+_FINGERPRINT_CODE_FIELDS = (
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_code",
+    "co_consts",
+    "co_names",
+    "co_varnames",
+    "co_freevars",
+)
+
+
 def predicate_fingerprint(predicate: Callable[[], Any]) -> str:
-    """``sha256:`` + hex digest of the predicate's bytecode (stable across processes)."""
+    """``sha256:`` digest identifying a ``wait_condition`` predicate across replays.
+
+    The digest covers a domain tag, the predicate's module and qualified name, and the
+    repr of a fixed tuple of its code attributes. That definition is part of recorded
+    history (``ConditionWaitOpened.condition_definition_fingerprint``), so it must equal
+    what other Python SDK workers record for the same predicate, or their histories
+    would not replay here.
+    """
+    digest = hashlib.sha256(_FINGERPRINT_DOMAIN)
+    for part in (getattr(predicate, "__module__", ""), getattr(predicate, "__qualname__", "")):
+        digest.update(f"{part}\0".encode())
     code = getattr(predicate, "__code__", None)
-    data = code.co_code if code is not None else type(predicate).__qualname__.encode()
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    if code is None:
+        digest.update(repr(predicate).encode())
+    else:
+        digest.update(repr(tuple(getattr(code, name) for name in _FINGERPRINT_CODE_FIELDS)).encode())
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _whole_seconds(seconds: float, what: str) -> int:

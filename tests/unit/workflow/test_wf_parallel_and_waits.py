@@ -6,7 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-from wf_events import HistoryBuilder, group_meta
+from .wf_events import HistoryBuilder, group_meta
 
 from durable_workflow import workflow
 from durable_workflow.errors import ActivityFailed, NonDeterministicReplayError, QueryFailed

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from wf_events import STARTED_AT, HistoryBuilder
+from .wf_events import STARTED_AT, HistoryBuilder
 
 from durable_workflow import workflow
 from durable_workflow.errors import (

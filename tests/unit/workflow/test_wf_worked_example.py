@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from wf_events import HistoryBuilder, group_meta
+from .wf_events import HistoryBuilder, group_meta
 
 from durable_workflow import workflow
 from durable_workflow.protocol import codec
