@@ -6,7 +6,6 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-from .wf_events import HistoryBuilder, group_meta
 
 from durable_workflow import workflow
 from durable_workflow.errors import ActivityFailed, NonDeterministicReplayError, QueryFailed
@@ -23,6 +22,8 @@ from durable_workflow.workflow import (
     replay,
     run_workflow_task,
 )
+
+from .wf_events import HistoryBuilder, group_meta
 
 Gen = Generator[Any, Any, Any]
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from .wf_events import STARTED_AT, HistoryBuilder
 
 from durable_workflow import workflow
 from durable_workflow.errors import (
@@ -32,6 +31,8 @@ from durable_workflow.workflow import (
     replay,
     run_workflow_task,
 )
+
+from .wf_events import STARTED_AT, HistoryBuilder
 
 Gen = Generator[Any, Any, Any]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from .wf_events import HistoryBuilder, group_meta
-
 from durable_workflow import workflow
 from durable_workflow.protocol import codec
 from durable_workflow.workflow import WorkflowContext, run_workflow_task
 from durable_workflow.workflow._context import predicate_fingerprint
+
+from .wf_events import HistoryBuilder, group_meta
 
 
 @workflow.defn(name="demo")
