@@ -1,0 +1,1 @@
+"""The Durable Workflow server: protocol surface (``api``), decisions (``engine``), persistence (``store``)."""

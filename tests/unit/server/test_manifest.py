@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from durable_workflow.protocol import manifest
+
+OFFICIAL_PYTHON = Path("/tmp/official-venv/bin/python")
+
+
+def test_cluster_info_shape() -> None:
+    info = manifest.cluster_info(server_id="s", version="1.2.3", max_payload_bytes=1234)
+    assert info["control_plane"]["version"] == "2"
+    assert info["worker_protocol"]["version"] == "1.20"
+    caps = info["worker_protocol"]["server_capabilities"]
+    assert caps["query_tasks"] is True
+    for absent in (
+        "sticky_execution",
+        "activity_lease_renewal",
+        "worker_deregistration_fencing",
+        "workflow_memo_updates",
+        "query_task_authority",
+        "cooperative_cancellation",
+    ):
+        assert absent not in caps
+    assert info["limits"] == {"max_payload_bytes": 1234}
+    assert "namespace" not in info
+    json.dumps(info)
+
+
+@pytest.mark.skipif(not OFFICIAL_PYTHON.exists(), reason="official SDK venv not installed")
+def test_official_sdk_accepts_the_cluster_info() -> None:
+    info = manifest.cluster_info(server_id="s", version="0.1.0", max_payload_bytes=2097152)
+    script = (
+        "import json, sys\n"
+        "from durable_workflow.worker import _validate_server_compatibility\n"
+        "_validate_server_compatibility(json.loads(sys.stdin.read()))\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [str(OFFICIAL_PYTHON), "-c", script],
+        input=json.dumps(info),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_health_and_ready_bodies() -> None:
+    assert manifest.health_body(database_ok=True, timestamp="t")["status"] == "serving"
+    assert manifest.health_body(database_ok=False, timestamp="t")["checks"] == {
+        "database": "unavailable"
+    }
+    assert manifest.ready_body(checks={"database": "ok"}, timestamp="t")["status"] == "ready"
+    assert (
+        manifest.ready_body(checks={"database": "unavailable"}, timestamp="t")["status"]
+        == "not_ready"
+    )
