@@ -1,0 +1,47 @@
+"""The published durable-workflow 2.12.0 SDK (written by others) drives our server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ServerProcess, child_env
+
+pytestmark = pytest.mark.interop
+APP = Path(__file__).with_name("official_app.py")
+
+
+def test_official_client_and_worker_run_greeter_and_signal_workflows(
+    official_python: Path, interop_server: ServerProcess
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    done = subprocess.run(
+        [str(official_python), str(APP), interop_server.url, interop_server.token or "", suffix],
+        capture_output=True, text=True, timeout=180, env=child_env(),
+    )
+    assert done.returncode == 0, f"official SDK app failed:\n{done.stdout}\n{done.stderr}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["greeting"] == {"greeting": "Hello, world!", "length": 5}
+    assert result["approval"] == {
+        "order": "order-7",
+        "approved_by": "ada",
+        "satisfied": True,
+        "receipt": {"greeting": "Hello, ada!", "length": 3},
+    }
+    assert result["status"] == "completed"
+
+    # The history the official worker produced follows the protocol's sequence rules.
+    history = interop_server.get(f"/api/workflows/interop-approval-{suffix}/runs/"
+                                 + interop_server.get(f"/api/workflows/interop-approval-{suffix}")["run_id"]
+                                 + "/history?page_size=1000")
+    events = history["events"]
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    types = [e["event_type"] for e in events]
+    assert types[0] == "WorkflowStarted"
+    assert types[-1] == "WorkflowCompleted"
+    assert types.count("ActivityCompleted") == 1
+    assert "SignalReceived" in types and "ConditionWaitSatisfied" in types
