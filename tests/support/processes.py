@@ -56,7 +56,7 @@ class ServerProcess:
         if self.token:
             args += ["--token", self.token]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=child_env())
         wait_until(self._healthy, timeout, f"server on port {self.port}")
         return self
 
@@ -94,6 +94,8 @@ class ServerProcess:
 
 
 def child_env() -> dict[str, str]:
+    """Environment for child processes: they import this checkout's ``src`` first."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), str(REPO), env.get("PYTHONPATH")]))
     return env
