@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 
+import durable_workflow
 from durable_workflow import Client, Worker, activity, workflow
 
 
@@ -86,7 +87,10 @@ async def main(url: str, token: str, suffix: str) -> None:
                 await running
             except BaseException:
                 pass
-        print(json.dumps({"greeting": greeting, "approval": approved, "status": described.status}))
+        print(json.dumps({
+            "greeting": greeting, "approval": approved, "status": described.status,
+            "sdk_version": durable_workflow.__version__, "sdk_path": durable_workflow.__file__,
+        }))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ServerProcess, child_env
+import os
+
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.interop
 APP = Path(__file__).with_name("official_app.py")
+
+
+def _official_env() -> dict[str, str]:
+    # No PYTHONPATH: the official venv must import its own durable_workflow, never ours.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def test_official_client_and_worker_run_greeter_and_signal_workflows(
@@ -21,10 +30,11 @@ def test_official_client_and_worker_run_greeter_and_signal_workflows(
     suffix = uuid.uuid4().hex[:8]
     done = subprocess.run(
         [str(official_python), str(APP), interop_server.url, interop_server.token or "", suffix],
-        capture_output=True, text=True, timeout=180, env=child_env(),
+        capture_output=True, text=True, timeout=180, env=_official_env(),
     )
     assert done.returncode == 0, f"official SDK app failed:\n{done.stdout}\n{done.stderr}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["sdk_version"] == "2.12.0" and "/.interop-venv/" in result["sdk_path"]
     assert result["greeting"] == {"greeting": "Hello, world!", "length": 5}
     assert result["approval"] == {
         "order": "order-7",
