@@ -125,7 +125,7 @@ class WorkflowTimedOut(DurableWorkflowError):
         self.message = message
 
 
-class WorkflowCancelled(BaseException):  # noqa: N818 - public name fixed by the seeds
+class WorkflowCancelled(BaseException):
     """The workflow was cancelled. A BaseException so ``except Exception`` cannot swallow it."""
 
     def __init__(
@@ -137,7 +137,7 @@ class WorkflowCancelled(BaseException):  # noqa: N818 - public name fixed by the
         self.context = context
 
 
-class ActivityCancelled(BaseException):  # noqa: N818 - public name fixed by the seeds
+class ActivityCancelled(BaseException):
     """The running activity was cancelled. A BaseException, like ``asyncio.CancelledError``."""
 
     def __init__(self, message: str = "activity cancelled") -> None:
