@@ -9,7 +9,12 @@ import aiohttp
 import pytest
 
 from durable_workflow import Client
-from durable_workflow.errors import InvalidArgument, NamespaceNotFound, Unauthorized, WorkflowNotFound
+from durable_workflow.errors import (
+    InvalidArgument,
+    NamespaceNotFound,
+    Unauthorized,
+    WorkflowNotFound,
+)
 from durable_workflow.protocol import codec
 
 from .conftest import LiveServer
@@ -130,7 +135,7 @@ async def test_payload_over_the_limit_is_refused_by_the_sdk_before_sending(live_
 async def test_input_that_cannot_be_encoded(live_server: LiveServer) -> None:
     before = live_server.dump()
     async with Client(live_server.url, token=live_server.token) as client:
-        with pytest.raises((TypeError, ValueError), match="cannot be encoded|encod"):
+        with pytest.raises((TypeError, ValueError), match=r"cannot be encoded|encod"):
             await client.start_workflow(workflow_type="greeter", task_queue="q", workflow_id="enc-1",
                                         input=[object()])
     # A non-SDK caller sending a blob that is not Avro gets a 422 naming the field.

@@ -83,10 +83,7 @@ async def main(url: str, token: str, suffix: str) -> None:
         finally:
             await worker.stop()
             running.cancel()
-            try:
-                await running
-            except BaseException:
-                pass
+            await asyncio.gather(running, return_exceptions=True)
         print(json.dumps({
             "greeting": greeting, "approval": approved, "status": described.status,
             "sdk_version": durable_workflow.__version__, "sdk_path": durable_workflow.__file__,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-
-import os
 
 from tests.support.processes import ServerProcess
 
