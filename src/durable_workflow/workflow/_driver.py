@@ -205,6 +205,7 @@ class Run:
         self.wcursor = 0  # next recorded wait
         self.rcursor = 0  # next positional receiver
         self.next_sequence = history.max_sequence + 1
+        self.cancel_delivered = False
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -231,7 +232,11 @@ class Run:
                 except CATCHABLE as exc:
                     return self._fail(exc)
                 try:
+                    cancelled = self._cancellation_due()
+                    mark = (len(self.commands), self.next_sequence)
                     action, value = self._resolve(yielded)
+                    if cancelled is not None:
+                        action, value = self._deliver_cancellation(cancelled, action, mark)
                 except HandlerFailed as failed:
                     return self._fail(failed.error)
                 if action == _STOP:
@@ -242,6 +247,26 @@ class Run:
             # RuntimeError: the generator yielded from its finally block; nothing more to do.
             with contextlib.suppress(RuntimeError):
                 gen.close()
+
+    def _cancellation_due(self) -> WorkflowCancelled | None:
+        """A cooperative cancel recorded before the next result is raised at this yield."""
+        request = self.history.cancel_request
+        if request is None or self.cancel_delivered or self.cursor < request[0]:
+            return None
+        reason = request[1].get("reason")
+        return WorkflowCancelled(f"workflow cancelled: {reason}" if reason else "workflow cancelled")
+
+    def _deliver_cancellation(
+        self, cancelled: WorkflowCancelled, action: int, mark: tuple[int, int]
+    ) -> _Step:
+        """Raise ``cancelled`` instead of the yield's outcome. The yield's recorded operation was
+        consumed by the resolution; a command it would newly emit is withdrawn, so every replay
+        makes the same decision at the same yield."""
+        self.cancel_delivered = True
+        if action == _STOP:
+            del self.commands[mark[0] :]
+            self.next_sequence = mark[1]
+        return _THROW, cancelled
 
     def apply_remaining_receivers(self) -> None:
         """Apply receivers the code never reached (queries and updates see the latest state)."""
