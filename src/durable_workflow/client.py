@@ -89,6 +89,8 @@ class WorkflowExecution:
     payload_codec: str | None = None
     memo: dict[str, Any] | None = None
     search_attributes: dict[str, Any] | None = None
+    #: The latest failed workflow task (e.g. non-determinism): message, type, attempt, time.
+    last_workflow_task_failure: dict[str, Any] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -182,6 +184,7 @@ def _execution(data: Mapping[str, Any]) -> WorkflowExecution:
         payload_codec=data.get("payload_codec"),
         memo=_dict_or_none(data.get("memo")),
         search_attributes=_dict_or_none(data.get("search_attributes")),
+        last_workflow_task_failure=_dict_or_none(data.get("last_workflow_task_failure")),
     )
 
 

@@ -441,6 +441,15 @@ class Worker:
         capabilities = ["query_tasks"] if query_tasks else []
         if any(_names(getattr(d, "updates", None)) for d in self._workflows.values()):
             capabilities.append("workflow_updates")
+        if self._workflows:
+            # Our replayer raises WorkflowCancelled into the workflow on a cancel request,
+            # so our server may cancel cooperatively (server/engine/cancellation.py).
+            capabilities.append(COOPERATIVE_CANCELLATION)
+        if query_tasks and any(
+            _names(getattr(d, "update_validators", None)) for d in self._workflows.values()
+        ):
+            # Validators run before acceptance on a validation task of the query channel.
+            capabilities.append(UPDATE_VALIDATION)
         ack = await self.client.register_worker(
             worker_id=self.worker_id,
             task_queue=self.task_queue,
@@ -993,6 +1002,8 @@ class Worker:
                 "query_workflow_type_not_registered",
             )
         query_name = str(task.get("query_name") or "")
+        if task.get("task_kind") == "update_validation":
+            return self._validate_update(definition, task, query_name)
         known = _names(getattr(definition, "queries", None))
         if query_name not in known:
             raise _TaskFailure(
@@ -1031,6 +1042,35 @@ class Worker:
         except ValueError as exc:
             raise _TaskFailure(str(exc), type(exc).__name__, "query_result_encode_failed") from exc
 
+    def _validate_update(self, definition: Any, task: Mapping[str, Any], update_name: str) -> str:
+        """Run the update's validator on the replayed state; a raise rejects the update."""
+        try:
+            _check_codec(task, "workflow_arguments")
+            start_input = serializer.decode_arguments(task.get("workflow_arguments"))
+            update_args = serializer.decode_arguments(task.get("query_arguments"))
+        except ValueError as exc:
+            raise _TaskFailure(
+                str(exc), "WorkflowPayloadDecodeError", "query_payload_decode_failed"
+            ) from exc
+        replay = importlib.import_module("durable_workflow.workflow.replay")
+        try:
+            replay.validate_update(
+                definition.cls,
+                list(task.get("history_events") or []),
+                start_input,
+                update_name,
+                update_args,
+                workflow_id=str(task.get("workflow_id") or ""),
+                run_id=str(task.get("run_id") or ""),
+            )
+        except errors.UpdateRejected as exc:
+            raise _TaskFailure(str(exc), type(exc).__name__, "update_validator_rejected") from exc
+        except errors.DurableWorkflowError as exc:
+            raise _TaskFailure(
+                str(exc), type(exc).__name__, "query_workflow_state_unavailable"
+            ) from exc
+        return serializer.encode(None)
+
     async def _fail_query(
         self,
         query_task_id: str,
@@ -1055,6 +1095,10 @@ class Worker:
 
 
 # --------------------------------------------------------------------------- registration details
+
+
+COOPERATIVE_CANCELLATION: Final = "dw_cooperative_cancellation"
+UPDATE_VALIDATION: Final = "dw_update_validation"
 
 
 def _fingerprint(definition: Any) -> str:

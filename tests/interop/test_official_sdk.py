@@ -23,7 +23,7 @@ def _official_env() -> dict[str, str]:
     return env
 
 
-def test_official_client_and_worker_run_greeter_and_signal_workflows(
+def test_official_client_and_worker_run_the_workflow_model(
     official_python: Path, interop_server: ServerProcess
 ) -> None:
     suffix = uuid.uuid4().hex[:8]
@@ -42,6 +42,20 @@ def test_official_client_and_worker_run_greeter_and_signal_workflows(
         "receipt": {"greeting": "Hello, ada!", "length": 3},
     }
     assert result["status"] == "completed"
+    assert result["model"] == {
+        "retry": {"attempt": 3},
+        "child": {"parent": 21, "child": {"kid": 42}},
+        "chain": {"done": True},
+        "chain_runs": 3,
+        "update": 5,
+        "rejected": "UpdateRejected",
+        "query": 5,
+        "counter": 5,
+        "cancel": "WorkflowCancelled",
+        "cancel_status": "cancelled",
+        "terminate": "WorkflowTerminated",
+        "terminate_status": "terminated",
+    }
 
     # The history the official worker produced follows the protocol's sequence rules.
     history = interop_server.get(f"/api/workflows/interop-approval-{suffix}/runs/"

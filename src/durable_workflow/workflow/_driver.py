@@ -70,6 +70,13 @@ _KIND_OF: Final[dict[type, str]] = {
 }
 
 
+def _flatten(tree: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in tree:
+        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    return out
+
+
 def _reshape(tree: list[Any], values: Any) -> list[Any]:
     """Give flat leaf values the nesting of the yielded lists."""
     return [_reshape(item, values) if isinstance(item, list) else next(values) for item in tree]
@@ -205,6 +212,7 @@ class Run:
         self.wcursor = 0  # next recorded wait
         self.rcursor = 0  # next positional receiver
         self.next_sequence = history.max_sequence + 1
+        self.cancel_delivered = False
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -231,7 +239,12 @@ class Run:
                 except CATCHABLE as exc:
                     return self._fail(exc)
                 try:
-                    action, value = self._resolve(yielded)
+                    cancelled = self._cancellation_due()
+                    if cancelled is not None:
+                        self._consume_cancelled_yield(yielded)
+                        action, value = _THROW, cancelled
+                    else:
+                        action, value = self._resolve(yielded)
                 except HandlerFailed as failed:
                     return self._fail(failed.error)
                 if action == _STOP:
@@ -242,6 +255,53 @@ class Run:
             # RuntimeError: the generator yielded from its finally block; nothing more to do.
             with contextlib.suppress(RuntimeError):
                 gen.close()
+
+    def _cancellation_due(self) -> WorkflowCancelled | None:
+        """A cooperative cancel recorded before the next result is raised at this yield."""
+        request = self.history.cancel_request
+        if request is None or self.cancel_delivered or self.cursor < request[0]:
+            return None
+        self.cancel_delivered = True
+        reason = request[2].get("reason")
+        return WorkflowCancelled(
+            f"workflow cancelled: {reason}" if reason else "workflow cancelled"
+        )
+
+    def _consume_cancelled_yield(self, yielded: Any) -> None:
+        """Skip the recorded operations of the yield the cancellation interrupts.
+
+        Only operations recorded before the cancel request (sequence <= its mark) belong to
+        that yield; a command it would newly emit is never emitted. So every replay makes the
+        same decision at the same yield.
+        """
+        request = self.history.cancel_request
+        assert request is not None
+        limit = request[1]
+        hist = self.history
+        leaves = _flatten(yielded) if isinstance(yielded, list) else [yielded]
+        for leaf in leaves:
+            if isinstance(leaf, WaitCondition):
+                if (
+                    self.wcursor < len(hist.waits)
+                    and (hist.waits[self.wcursor].sequence or 0) <= limit
+                ):
+                    self.wcursor += 1
+                continue
+            candidates: list[tuple[int, str]] = []
+            if self.cursor < len(hist.results):
+                seq = hist.results[self.cursor].op.sequence
+                if seq is not None and seq <= limit:
+                    candidates.append((seq, "result"))
+            if self.pcursor < len(hist.pending):
+                seq = hist.pending[self.pcursor].sequence
+                if seq is not None and seq <= limit:
+                    candidates.append((seq, "pending"))
+            if not candidates:
+                continue
+            if min(candidates)[1] == "result":
+                self.cursor += 1
+            else:
+                self.pcursor += 1
 
     def apply_remaining_receivers(self) -> None:
         """Apply receivers the code never reached (queries and updates see the latest state)."""

@@ -117,6 +117,9 @@ class History:
     started: dict[str, Any] | None
     started_recorded_at: Any
     accepted_updates: dict[str, dict[str, Any]]
+    # (results recorded before it, highest sequence before it, payload) of a cooperative
+    # ``CancelRequested``, if any
+    cancel_request: tuple[int, int, dict[str, Any]] | None = None
 
 
 def _event_type(event: dict[str, Any]) -> str | None:
@@ -142,6 +145,7 @@ class _Indexer:
         self.started: dict[str, Any] | None = None
         self.started_recorded_at: Any = None
         self.accepted: dict[str, dict[str, Any]] = {}
+        self.cancel_request: tuple[int, int, dict[str, Any]] | None = None
 
     def see_sequence(self, payload: dict[str, Any]) -> int | None:
         seq = ev.workflow_sequence(payload)
@@ -300,6 +304,8 @@ class _Indexer:
             update_id = payload.get("update_id")
             if isinstance(update_id, str):
                 self.accepted[update_id] = payload
+        elif event_type == ev.CANCEL_REQUESTED and self.cancel_request is None:
+            self.cancel_request = (len(self.results), self.max_sequence, payload)
         elif event_type == ev.WORKFLOW_STARTED and self.started is None:
             self.started = payload
             self.started_recorded_at = event.get("recorded_at") or event.get("timestamp")
@@ -320,4 +326,5 @@ def index_history(events: list[dict[str, Any]]) -> History:
         started=indexer.started,
         started_recorded_at=indexer.started_recorded_at,
         accepted_updates=indexer.accepted,
+        cancel_request=indexer.cancel_request,
     )

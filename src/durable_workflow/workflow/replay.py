@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import QueryFailed
+from ..errors import QueryFailed, UpdateRejected
 from ..protocol.codec import PayloadEncodeError
 from ._commands import (
     Command,
@@ -35,6 +35,7 @@ __all__ = [
     "query_state",
     "replay",
     "run_workflow_task",
+    "validate_update",
 ]
 
 
@@ -274,6 +275,53 @@ def query_state(
         ) from failed.error
     except CATCHABLE as exc:
         raise QueryFailed(f"query {query_name!r} failed: {exc}", "query_failed") from exc
+
+
+def validate_update(
+    workflow_cls: type,
+    history_events: Iterable[dict[str, Any]],
+    start_input: list[Any] | None,
+    update_name: str,
+    args: list[Any] | None = None,
+    *,
+    workflow_id: str | None = None,
+    run_id: str = "",
+    payload_codec: str | None = None,
+) -> None:
+    """Replay to the current state and run ``update_name``'s validator (if any).
+
+    Raises ``UpdateRejected`` when the workflow has no such update or the validator raises;
+    nothing is recorded either way (the update is not accepted yet).
+    """
+    run = _prepare(
+        workflow_cls,
+        history_events,
+        start_input,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        workflow_type=None,
+        task_queue="",
+        payload_codec=payload_codec,
+        readonly=True,
+    )
+    definition = run.definition
+    if update_name not in definition.updates:
+        raise UpdateRejected(
+            f"workflow {definition.name!r} has no update {update_name!r}", "UnknownUpdate"
+        )
+    validator = definition.update_validators.get(update_name)
+    if validator is None:
+        return
+    run.execute()
+    run.apply_remaining_receivers()
+    try:
+        getattr(run.instance, validator)(*(args or []))
+    except HandlerFailed as failed:
+        raise UpdateRejected(str(failed.error), type(failed.error).__name__) from failed.error
+    except CATCHABLE as exc:
+        raise UpdateRejected(
+            f"update {update_name!r} rejected by its validator: {exc}", type(exc).__name__
+        ) from exc
 
 
 def _events_of(history: Iterable[dict[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -252,7 +252,40 @@ async def test_bad_commands_are_rejected_whole(secured: tuple[ServerRuntime, Pat
             ],
             "commands.0.type",
         ),
-        ([{"type": "start_child_workflow", "workflow_type": "c", "queue": "q"}], "commands.0.type"),
+        (
+            [
+                {
+                    "type": "start_child_workflow",
+                    "workflow_type": "c",
+                    "queue": "q",
+                    "parent_close_policy": "explode",
+                }
+            ],
+            "commands.0.parent_close_policy",
+        ),
+        (
+            [
+                {
+                    "type": "schedule_activity",
+                    "activity_type": "a",
+                    "queue": "q",
+                    "retry_policy": {"max_attempts": 0},
+                }
+            ],
+            "commands.0.retry_policy.max_attempts",
+        ),
+        (
+            [
+                {
+                    "type": "schedule_activity",
+                    "activity_type": "a",
+                    "queue": "q",
+                    "start_to_close_timeout": -5,
+                }
+            ],
+            "commands.0.start_to_close_timeout",
+        ),
+        ([{"type": "complete_update", "update_id": "u1"}], "commands.0.type"),
         ([], "commands"),
         ("nope", "commands"),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import control_plane as cp
 from . import discovery
+from . import messages as msg
 from . import worker_plane as wp
 from .auth import ANY_ROLE, OPERATORS, WORKER_ONLY
 from .router import Route
@@ -11,6 +12,7 @@ from .router import Route
 WF = "/api/workflows/{workflow_id}"
 WFT = "/api/worker/workflow-tasks"
 ACT = "/api/worker/activity-tasks"
+QT = "/api/worker/query-tasks"
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -27,6 +29,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{WF}/runs/{{run_id}}/history", cp.history, "control", OPERATORS),
     Route("POST", f"{WF}/signal/{{signal_name}}", cp.signal, "control", OPERATORS),
     Route("POST", f"{WF}/runs/{{run_id}}/signal/{{signal_name}}", cp.signal, "control", OPERATORS),
+    Route("POST", f"{WF}/query/{{query_name}}", msg.query, "control", OPERATORS),
+    Route("POST", f"{WF}/update/{{update_name}}", msg.update, "control", OPERATORS),
     Route("POST", f"{WF}/cancel", cp.cancel, "control", OPERATORS),
     Route("POST", f"{WF}/terminate", cp.terminate, "control", OPERATORS),
     # worker plane
@@ -46,5 +50,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST", f"{ACT}/{{task_id}}/heartbeat", wp.heartbeat_activity_task, "worker", WORKER_ONLY
     ),
-    Route("POST", "/api/worker/query-tasks/poll", wp.poll_query_task, "worker", WORKER_ONLY),
+    Route("POST", f"{QT}/poll", msg.poll_query_task, "worker", WORKER_ONLY),
+    Route("POST", f"{QT}/{{query_task_id}}/complete", msg.complete_query_task, "worker", WORKER_ONLY),
+    Route("POST", f"{QT}/{{query_task_id}}/fail", msg.fail_query_task, "worker", WORKER_ONLY),
 )

@@ -112,12 +112,6 @@ async def poll_activity_task(call: Call) -> tuple[int, Any]:
     return _poll_answer(task)
 
 
-async def poll_query_task(call: Call) -> tuple[int, Any]:
-    worker_id, queue, _poll_id, wait, _page = _poll_args(call)
-    await call.engine.poll_query_task(call.namespace, worker_id, queue, timeout=wait)
-    return _poll_answer(None)
-
-
 def _lease(call: Call) -> tuple[Any, str, int]:
     r = call.reader()
     owner = r.string("lease_owner", required=True)

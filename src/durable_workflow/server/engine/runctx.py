@@ -4,6 +4,7 @@ creates workflow tasks, closes the run. Writes happen once, in :meth:`RunContext
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,10 @@ class Effects:
 
     wakes: list[tuple[Key, str | None]] = field(default_factory=list)
     earliest_due: float | None = None
+    # Every run touched in the transaction, so cross-run changes (a child closing tells its
+    # parent) share one RunContext per run; the engine saves them all before commit.
+    contexts: dict[str, RunContext] = field(default_factory=dict)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def wake(self, namespace: str, task_queue: str, kind: str, task_type: str | None) -> None:
         self.wakes.append(((namespace, task_queue, kind), task_type))
@@ -61,6 +66,7 @@ class RunContext:
         self.events: list[EventRow] = []
         self.changes: dict[str, Any] = {}
         self._open_task: Any = _UNKNOWN
+        effects.contexts.setdefault(run.run_id, self)
 
     # -- run fields ------------------------------------------------------------------------
 
@@ -133,6 +139,9 @@ class RunContext:
             pending = pending or row.wakes
         if self.run.task_pending:
             self.set(task_pending=False)
+        if not pending and self.run.is_open:
+            # An accepted update waits for its update task (semantics §9).
+            pending = await self.tx.next_queued_update(self.run.run_id) is not None
         return pending
 
     # -- workflow tasks --------------------------------------------------------------------
@@ -170,6 +179,9 @@ class RunContext:
         )
         await self.tx.insert_workflow_task(task)
         self._open_task = task
+        queued = await self.tx.next_queued_update(run.run_id)
+        if queued is not None:  # this task becomes the update's task (semantics §9)
+            await self.tx.change_update(queued.update_id, {"task_id": task.task_id})
         if delay > 0:
             self.effects.due(visible_at)
         else:
@@ -182,7 +194,9 @@ class RunContext:
         """True unless other members of the operation's parallel group are unresolved (§6 barrier)."""
         if not group_id:
             return True
-        return await self.tx.count_unresolved_in_group(self.run.run_id, group_id) == 0
+        if await self.tx.count_unresolved_in_group(self.run.run_id, group_id):
+            return False
+        return await self.tx.count_open_children_in_group(self.run.run_id, group_id) == 0
 
     # -- closing -------------------------------------------------------------------------
 
@@ -204,6 +218,9 @@ class RunContext:
         )
         if output is not None:
             self.set(output=output)
+        from .closing import after_close  # late: closing imports this module
+
+        await after_close(self)
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -247,6 +264,8 @@ async def create_run(
     build_id: str | None = None,
     priority: int | None = None,
     continued_from_run_id: str | None = None,
+    parent: dict[str, Any] | None = None,
+    first_task_delay: float = 0.0,
 ) -> RunContext:
     """A new run with ``WorkflowStarted`` as event 1 and its first workflow task (not yet saved)."""
     run_id = ulid(now)
@@ -308,7 +327,9 @@ async def create_run(
         payload["business_key"] = business_key
     if continued_from_run_id is not None:
         payload["continued_from_run_id"] = continued_from_run_id
+    if parent:
+        payload.update(parent)
     ctx.append(ev.WORKFLOW_STARTED, payload)
-    await ctx.create_task()
+    await ctx.create_task(first_task_delay)
     effects.due(run.deadline_at)
     return ctx

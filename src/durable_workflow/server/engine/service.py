@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from ..store.rows import (
     WorkflowRow,
     WorkflowTaskRow,
 )
+from . import cancellation
 from .clock import Clock, RealClock, rfc3339
 from .config import EngineConfig
 from .errors import (
@@ -50,10 +52,14 @@ from .leases import (
     workflow_task_backoff,
 )
 from .paging import decode_token, encode_token, event_dict
-from .runctx import ACTIVITY_KIND, QUERY_KIND, WORKFLOW_KIND, Effects, RunContext, create_run
+from .queries import QueriesMixin
+from .runctx import ACTIVITY_KIND, WORKFLOW_KIND, Effects, RunContext, create_run
 from .timers import cancel_wait_timer, fire_timer
 from .transitions import InvalidCommands, apply_commands, validate_commands
+from .updates import UpdatesMixin, apply_update_task, check_update_task
 from .wakeups import Wakeups
+
+log = logging.getLogger(__name__)
 
 DUPLICATE_POLICIES = ("fail", "use-existing", "allow-duplicate", "terminate-existing")
 WAITING_FOR_HISTORY = "WorkflowTaskWaitingForHistory"
@@ -97,7 +103,7 @@ def _timeout_kind(run: RunRow, now: float) -> str:
     return min(due)[1] if due else "run_timeout"
 
 
-class Engine:
+class Engine(QueriesMixin, UpdatesMixin):
     """Decides every state transition; persists through a :class:`Store`."""
 
     def __init__(
@@ -123,6 +129,10 @@ class Engine:
         effects = Effects()
         async with self.store.transaction() as tx:
             yield tx, effects, self.clock.now()
+            for ctx in list(effects.contexts.values()):
+                await ctx.save()  # runs changed on the side (a child's parent, ...)
+        for callback in effects.after_commit:
+            callback()
         for key, task_type in effects.wakes:
             self.wakeups.notify(key, task_type)
         if effects.earliest_due is not None and self.on_due is not None:
@@ -357,14 +367,7 @@ class Engine:
             return receipt
 
     async def _close_by_command(self, ctx: RunContext, kind: str, reason: str | None) -> None:
-        if kind == "cancel":
-            ctx.append(ev.CANCEL_REQUESTED, {"reason": reason})
-            ctx.append(ev.WORKFLOW_CANCELLED, {"reason": reason, "closed_reason": "cancelled"})
-            await ctx.close("cancelled", "cancelled")
-        else:
-            ctx.append(ev.TERMINATE_REQUESTED, {"reason": reason})
-            ctx.append(ev.WORKFLOW_TERMINATED, {"reason": reason, "closed_reason": "terminated"})
-            await ctx.close("terminated", "terminated")
+        await cancellation.close_by_command(ctx, kind, reason)
 
     async def cancel_or_terminate(
         self, ns: str, workflow_id: str, kind: str, reason: str | None
@@ -381,6 +384,18 @@ class Engine:
                     control_plane={"operation": kind},
                 )
             ctx = self._ctx(tx, run, now, effects)
+            if kind == "cancel" and await cancellation.cooperative_possible(tx, run):
+                # Our SDK's workers see the cancellation and may clean up (cancellation.py).
+                await cancellation.request_cancel(ctx, reason)
+                await ctx.save()
+                return {
+                    "workflow_id": workflow_id,
+                    "run_id": run.run_id,
+                    "outcome": "cancel_requested",
+                    "command_status": "accepted",
+                    "command_id": ulid(now),
+                    "reason": reason,
+                }
             await self._close_by_command(ctx, kind, reason)
             await ctx.save()
             return {
@@ -599,7 +614,11 @@ class Engine:
                 await tx.update_run(run.run_id, {"status": "running"})
                 run.status = "running"
             events = await tx.read_events(run.run_id, 0, page)
-            return self._task_payload(task, run, events)
+            payload = self._task_payload(task, run, events)
+            update = await tx.update_of_task(task.task_id)
+            if update is not None:
+                payload["workflow_update_id"] = update.update_id
+            return payload
 
     def _task_payload(
         self, task: WorkflowTaskRow, run: RunRow, events: list[EventRow]
@@ -736,15 +755,24 @@ class Engine:
             if task.outcome is not None and task.lease_owner == owner and task.attempt == attempt:
                 return task.outcome
             self._check_lease(task, run, owner, attempt, now)
-            errors = validate_commands(commands)
+            update = await tx.update_of_task(task_id)
+            errors = (
+                check_update_task(commands, update)
+                if update is not None
+                else validate_commands(commands)
+            )
             if errors:
                 first = next(iter(errors.items()))
                 raise InvalidCommands(
                     f"invalid workflow task commands: {first[0]} {first[1][0]}", errors
                 )
             ctx = self._ctx(tx, run, now, effects, current_task=task)
-            await cancel_wait_timer(ctx)
-            await apply_commands(ctx, commands)
+            if update is not None:
+                # An update task never closes the condition wait (semantics §8).
+                await apply_update_task(ctx, update, commands[0])
+            else:
+                await cancel_wait_timer(ctx)
+                await apply_commands(ctx, commands)
             await tx.update_workflow_task(task_id, {"status": "completed", "finished_at": now})
             ctx.forget_open_task()
             ctx.current_task = None
@@ -752,7 +780,7 @@ class Engine:
             if run.is_open:
                 pending = await ctx.flush_inbox()
                 ctx.set(status="waiting", wft_failures=0)
-                if pending:
+                if pending or update is not None:  # a regular task follows an update (§9)
                     next_task = await ctx.create_task()
             outcome = {
                 "task_id": task_id,
@@ -800,6 +828,15 @@ class Engine:
             else:
                 failures = run.wft_failures + 1
                 delay = workflow_task_backoff(failures, self.config)
+                log.warning(
+                    "workflow task %s of %s run %s failed (attempt %s): %s: %s",
+                    task_id,
+                    run.workflow_id,
+                    run.run_id,
+                    task.attempt,
+                    failure.get("type"),
+                    failure.get("message"),
+                )
                 next_task = await ctx.create_task(delay)
                 ctx.set(
                     status="waiting",
@@ -1079,18 +1116,6 @@ class Engine:
             "last_heartbeat_at": rfc3339(now),
         }
 
-    # -- query tasks (routed queries come next; the route must long-poll empty) -------------
-
-    async def poll_query_task(
-        self, ns: str, worker_id: str, task_queue: str, *, timeout: float
-    ) -> None:
-        waiter = self.wakeups.park((ns, task_queue, QUERY_KIND), None, worker_id)
-        try:
-            await waiter.wait(max(0.0, min(timeout, self.config.max_poll_seconds)))
-        finally:
-            waiter.release()
-        return None
-
     # -- sweeper ---------------------------------------------------------------------------
 
     async def sweep(self) -> float | None:
@@ -1121,7 +1146,7 @@ class Engine:
         now: float,
         effects: Effects,
     ) -> RunContext | None:
-        ctx = contexts.get(run_id)
+        ctx = contexts.get(run_id) or effects.contexts.get(run_id)
         if ctx is None:
             run = await tx.get_run(run_id)
             if run is None:

@@ -15,6 +15,7 @@ from ...protocol import codec
 from ...protocol import commands as cmds
 from ...protocol import events as ev
 from ..store.rows import ActivityRow, TimerRow
+from . import cancellation, children
 from .clock import rfc3339
 from .errors import InvalidArgument
 from .ids import ulid
@@ -23,8 +24,8 @@ from .runctx import ACTIVITY_KIND, RunContext, create_run
 Command = Mapping[str, Any]
 Errors = dict[str, list[str]]
 
-#: Commands whose handler is not written yet; rejected as a whole completion.
-NOT_SUPPORTED_YET = frozenset({cmds.START_CHILD_WORKFLOW, cmds.COMPLETE_UPDATE, cmds.FAIL_UPDATE})
+#: Commands only an update task may carry (updates.py applies them).
+UPDATE_ONLY = frozenset({cmds.COMPLETE_UPDATE, cmds.FAIL_UPDATE})
 
 _LOCAL_OUTCOMES = {
     "completed": ev.ACTIVITY_COMPLETED,
@@ -83,8 +84,10 @@ def _check_command(i: int, cmd: Any, errors: Errors) -> None:
             f"unknown command type {ctype!r}; expected one of {sorted(cmds.SPECS)}"
         ]
         return
-    if ctype in NOT_SUPPORTED_YET:
-        errors[f"{path}.type"] = [f"command {ctype!r} is not supported yet by this server"]
+    if ctype in UPDATE_ONLY:
+        errors[f"{path}.type"] = [
+            f"command {ctype!r} is only valid in an update task (one with workflow_update_id)"
+        ]
         return
 
     def err(field: str, message: str) -> None:
@@ -110,8 +113,7 @@ def _check_command(i: int, cmd: Any, errors: Errors) -> None:
             value = cmd.get(field)
             if value is not None and (not _is_int(value) or value < 0):
                 err(field, "must be a non-negative integer number of seconds")
-        if cmd.get("retry_policy") is not None and not isinstance(cmd["retry_policy"], dict):
-            err("retry_policy", "must be an object")
+        _check_retry_policy(cmd.get("retry_policy"), err)
     if ctype == cmds.START_TIMER:
         delay = cmd.get("delay_seconds")
         if delay is not None and (not _is_int(delay) or delay < 0):
@@ -156,9 +158,44 @@ def _check_command(i: int, cmd: Any, errors: Errors) -> None:
     elif ctype == cmds.RECORD_LOCAL_ACTIVITY:
         if cmd.get("outcome") is not None and cmd["outcome"] not in _LOCAL_OUTCOMES:
             err("outcome", f"must be one of {sorted(_LOCAL_OUTCOMES)}")
+    elif ctype == cmds.START_CHILD_WORKFLOW:
+        children.check_command(cmd, err)
+        _check_retry_policy(cmd.get("retry_policy"), err)
     elif ctype == cmds.CONTINUE_AS_NEW and not _optional_name(cmd.get("workflow_type")):
         err("workflow_type", "must be a non-empty string")
     _check_group(path, cmd, errors)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_retry_policy(policy: Any, err: Callable[[str, str], None]) -> None:
+    """A retry policy is snapped onto the execution, so a bad one is refused up front."""
+    if policy is None:
+        return
+    if not isinstance(policy, dict):
+        err("retry_policy", "must be an object")
+        return
+    attempts = policy.get("max_attempts")
+    if attempts is not None and not (_is_int(attempts) and attempts >= 1):
+        err("retry_policy.max_attempts", "must be an integer >= 1 (or null for unlimited)")
+    for key in ("initial_interval_seconds", "maximum_interval_seconds"):
+        if policy.get(key) is not None and not (_number(policy[key]) and policy[key] >= 0):
+            err(f"retry_policy.{key}", "must be a non-negative number of seconds")
+    coefficient = policy.get("backoff_coefficient")
+    if coefficient is not None and not (_number(coefficient) and coefficient >= 1):
+        err("retry_policy.backoff_coefficient", "must be a number >= 1")
+    backoff = policy.get("backoff_seconds")
+    if backoff is not None and not (
+        isinstance(backoff, list) and all(_number(b) and b >= 0 for b in backoff)
+    ):
+        err("retry_policy.backoff_seconds", "must be a list of non-negative numbers")
+    types = policy.get("non_retryable_error_types")
+    if types is not None and not (
+        isinstance(types, list) and all(isinstance(t, str) for t in types)
+    ):
+        err("retry_policy.non_retryable_error_types", "must be a list of strings")
 
 
 def validate_commands(commands: Any) -> Errors:
@@ -346,6 +383,12 @@ async def _apply_start_timer(ctx: RunContext, index: int, cmd: Command) -> None:
     )
 
 
+async def _apply_start_child_workflow(ctx: RunContext, index: int, cmd: Command) -> None:
+    seq = _take_sequence(ctx, index, cmd)
+    if seq is not None:
+        await children.start_child(ctx, seq, cmd, group_meta(cmd))
+
+
 async def _apply_record_side_effect(ctx: RunContext, index: int, cmd: Command) -> None:
     seq = _take_sequence(ctx, index, cmd)
     if seq is not None:
@@ -489,6 +532,8 @@ async def _apply_fail_workflow(ctx: RunContext, index: int, cmd: Command) -> Non
     for key in ("failed_step_sequence", "failed_activity_execution_id"):
         if cmd.get(key) is not None:
             payload[key] = cmd[key]
+    if await cancellation.closes_as_cancelled(ctx, cmd):
+        return
     ctx.append(ev.WORKFLOW_FAILED, payload)
     await ctx.close("failed", "failed")
 
@@ -526,8 +571,8 @@ async def _apply_continue_as_new(ctx: RunContext, index: int, cmd: Command) -> N
             "closed_reason": "continued",
         },
     )
+    ctx.set(continued_to_run_id=new.run.run_id)  # before close: a parent follows the chain
     await ctx.close("completed", "continued")
-    ctx.set(continued_to_run_id=new.run.run_id)
     await new.save()
     await ctx.tx.update_workflow(
         old.namespace,
@@ -541,6 +586,7 @@ Apply = Callable[[RunContext, int, Command], Awaitable[None]]
 APPLY: dict[str, Apply] = {
     cmds.SCHEDULE_ACTIVITY: _apply_schedule_activity,
     cmds.START_TIMER: _apply_start_timer,
+    cmds.START_CHILD_WORKFLOW: _apply_start_child_workflow,
     cmds.RECORD_SIDE_EFFECT: _apply_record_side_effect,
     cmds.RECORD_VERSION_MARKER: _apply_record_version_marker,
     cmds.UPSERT_SEARCH_ATTRIBUTES: _apply_upsert_search_attributes,

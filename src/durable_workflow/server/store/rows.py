@@ -195,3 +195,51 @@ class RunFilter:
     workflow_type: str | None = None
     statuses: tuple[str, ...] | None = None
     query: str | None = None
+
+
+@dataclass(slots=True)
+class ChildCallRow:
+    parent_run_id: str
+    sequence: int
+    namespace: str
+    parent_workflow_id: str
+    child_workflow_id: str
+    child_run_id: str
+    child_workflow_type: str
+    task_queue: str
+    status: str
+    parent_close_policy: str
+    retry_policy: dict[str, Any] | None
+    attempt: int
+    input: Any
+    execution_timeout_seconds: int | None
+    run_timeout_seconds: int | None
+    group_id: str | None
+    event_meta: dict[str, Any]
+    created_at: float
+    closed_at: float | None
+
+
+@dataclass(slots=True)
+class UpdateRow:
+    update_id: str
+    namespace: str
+    workflow_id: str
+    run_id: str
+    update_name: str
+    arguments: Any
+    request_id: str | None
+    fingerprint: str | None
+    status: str
+    task_id: str | None
+    result: Any
+    failure: dict[str, Any] | None
+    created_at: float
+    closed_at: float | None
+
+
+@dataclass(slots=True)
+class CancelRequestRow:
+    run_id: str
+    reason: str | None
+    requested_at: float

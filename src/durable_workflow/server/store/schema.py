@@ -51,7 +51,7 @@ def _c(name: str, type_: ColumnType = "text", nullable: bool = True) -> Column:
     return Column(name, type_, nullable)
 
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 SCHEMA_VERSION_TABLE: Final = Table("schema_version", (_c("version", "int", False),), ("version",))
 
@@ -298,6 +298,75 @@ SIGNAL_REQUESTS: Final = Table(
     ("namespace", "workflow_id", "request_id"),
 )
 
+# -- version 2 (m0002_workflow_model): children, updates, cooperative cancel requests ------
+
+CHILD_CALLS: Final = Table(
+    "child_calls",
+    (
+        _c("parent_run_id", nullable=False),
+        _c("sequence", "int", False),  # the parent's workflow sequence of the call
+        _c("namespace", nullable=False),
+        _c("parent_workflow_id", nullable=False),
+        _c("child_workflow_id", nullable=False),
+        _c("child_run_id", nullable=False),  # the child's current run
+        _c("child_workflow_type", nullable=False),
+        _c("task_queue", nullable=False),
+        _c("status", nullable=False),  # open | completed | failed | cancelled | terminated
+        _c("parent_close_policy", nullable=False),
+        _c("retry_policy", "json"),
+        _c("attempt", "int", False),
+        _c("input", "json"),
+        _c("execution_timeout_seconds", "int"),
+        _c("run_timeout_seconds", "int"),
+        _c("group_id"),
+        _c("event_meta", "json", False),  # keys echoed on every child event in the parent
+        _c("created_at", "real", False),
+        _c("closed_at", "real"),
+    ),
+    ("parent_run_id", "sequence"),
+    (
+        Index("child_calls_child", ("namespace", "child_workflow_id")),
+        Index("child_calls_parent", ("parent_run_id", "status")),
+        Index("child_calls_group", ("parent_run_id", "group_id"), where="group_id IS NOT NULL"),
+    ),
+)
+
+WORKFLOW_UPDATES: Final = Table(
+    "workflow_updates",
+    (
+        _c("update_id", nullable=False),
+        _c("namespace", nullable=False),
+        _c("workflow_id", nullable=False),
+        _c("run_id", nullable=False),
+        _c("update_name", nullable=False),
+        _c("arguments", "json"),
+        _c("request_id"),
+        _c("fingerprint"),
+        _c("status", nullable=False),  # accepted | completed | failed
+        _c("task_id"),  # the update task (workflow task) that carries it
+        _c("result", "json"),
+        _c("failure", "json"),
+        _c("created_at", "real", False),
+        _c("closed_at", "real"),
+    ),
+    ("update_id",),
+    (
+        Index("updates_request", ("namespace", "workflow_id", "request_id")),
+        Index("updates_run", ("run_id", "status", "created_at")),
+        Index("updates_task", ("task_id",), where="task_id IS NOT NULL"),
+    ),
+)
+
+CANCEL_REQUESTS: Final = Table(
+    "cancel_requests",
+    (
+        _c("run_id", nullable=False),
+        _c("reason"),
+        _c("requested_at", "real", False),
+    ),
+    ("run_id",),
+)
+
 TABLES: Final[tuple[Table, ...]] = (
     SCHEMA_VERSION_TABLE,
     NAMESPACES,
@@ -310,6 +379,9 @@ TABLES: Final[tuple[Table, ...]] = (
     TIMERS,
     WORKERS,
     SIGNAL_REQUESTS,
+    CHILD_CALLS,
+    WORKFLOW_UPDATES,
+    CANCEL_REQUESTS,
 )
 
 _SQLITE_TYPES: Final = {

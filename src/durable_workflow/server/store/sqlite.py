@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from . import schema
 from .base import StoreVersionError
 from .migrations import LATEST_VERSION, pending
+from .model_verbs import SqliteModelVerbs
 from .rows import (
     ActivityRow,
     EventRow,
@@ -97,7 +98,7 @@ _WORKER = _Mapper(schema.WORKERS, WorkerRow)
 _SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
-class SqliteTransaction:
+class SqliteTransaction(SqliteModelVerbs):
     """Domain verbs over one open SQLite transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
