@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from .control import ControlTransaction
 from .rows import (
     ActivityRow,
     EventRow,
@@ -34,7 +35,7 @@ class StoreVersionError(RuntimeError):
     """The database was written by a newer version of the code."""
 
 
-class Transaction(Protocol):
+class Transaction(ControlTransaction, Protocol):
     """Domain verbs available inside one store transaction."""
 
     async def list_namespaces(self) -> list[NamespaceRow]: ...

@@ -14,5 +14,6 @@ from .. import schema
 def statements(dialect: str) -> list[str]:
     out: list[str] = []
     for table in schema.TABLES:
-        out.extend(schema.table_ddl(table, dialect))
+        if table not in schema.CONTROL_PLANE_TABLES:  # those arrive with migration 2
+            out.extend(schema.table_ddl(table, dialect))
     return out
