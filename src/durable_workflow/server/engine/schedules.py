@@ -611,6 +611,8 @@ class ScheduleService:
         row.latest_run_id = ctx.run.run_id
         if row.remaining_actions is not None:
             row.remaining_actions -= 1
+            if row.remaining_actions <= 0:  # exhausted: no more automatic fires
+                row.next_fire_at = row.next_nominal_at = None
         await self._event(
             tx,
             row,
