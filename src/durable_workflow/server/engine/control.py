@@ -482,6 +482,14 @@ class ControlPlane:
             await tx.upsert_cohort(row)
         if row.drain_intent == "draining":
             self._draining.add((ns, task_queue, key))
+            # Polls already parked would still receive the next task: answer them empty now;
+            # the workers' next polls are held by hold_if_draining.
+            async with self._txn() as (tx, _, _now):
+                members = [
+                    w for w in await tx.list_workers(ns, task_queue) if (w.build_id or "") == key
+                ]
+            for w in members:
+                self.engine.wakeups.dismiss(ns, w.worker_id)
         else:
             self._draining.discard((ns, task_queue, key))
         self._drain_changed.set()
