@@ -60,7 +60,6 @@ from durable_workflow.errors import (
     WorkflowTimedOut,
 )
 from durable_workflow.external_storage import (
-    EXTERNAL_PAYLOAD_REFERENCE_SCHEMA,
     AzureBlobExternalStorage,
     ExternalPayloadCache,
     ExternalPayloadReference,
@@ -131,7 +130,6 @@ if TYPE_CHECKING:
     from durable_workflow.workflow import ContinueAsNew, Replayer, ReplayOutcome, WorkflowContext
 
 __all__ = [
-    "EXTERNAL_PAYLOAD_REFERENCE_SCHEMA",
     "ActivityCancelled",
     "ActivityContext",
     "ActivityFailed",

@@ -151,10 +151,10 @@ class FakeS3:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes) -> None:  # noqa: N803
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes) -> None:
         self.objects[(Bucket, Key)] = Body
 
-    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         data = self.objects[(Bucket, Key)]
 
         class Body:
@@ -163,7 +163,7 @@ class FakeS3:
 
         return {"Body": Body()}
 
-    def delete_object(self, *, Bucket: str, Key: str) -> None:  # noqa: N803
+    def delete_object(self, *, Bucket: str, Key: str) -> None:
         self.objects.pop((Bucket, Key), None)
 
 
@@ -205,7 +205,7 @@ def test_driver_from_policy(tmp_path: Path) -> None:
 
 async def test_client_without_storage_cannot_send_five_megabytes(runtime: ServerRuntime) -> None:
     async with make_client(runtime) as client:
-        with pytest.raises(Exception, match="(?i)payload"):
+        with pytest.raises(Exception, match=r"(?i)payload"):
             await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="too-big",
                                         input=["x" * BIG])
     _ = Client
