@@ -1,9 +1,9 @@
 """Version 1: every table of ``schema.py`` as first released.
 
-Generated from ``schema.TABLES`` while version 1 is the only version. Before adding
-migration 2, freeze the generated statements into this file so that later schema
-edits do not rewrite history; ``tests/unit/server/test_schema.py`` compares a migrated
-database against ``schema.py``.
+Generated from ``schema.TABLES`` minus the tables later migrations add (migration 2 only
+adds tables, so version-1 tables are unchanged). A later migration that alters a version-1
+table must first freeze these statements into this file; ``tests/unit/server/test_schema.py``
+compares a migrated database against ``schema.py``.
 """
 
 from __future__ import annotations
