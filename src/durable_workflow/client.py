@@ -27,14 +27,24 @@ from durable_workflow._transport import (
     make_transport,
     send_with_retries,
 )
+from durable_workflow.external_storage import (
+    DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES,
+    ExternalPayloadCache,
+    ExternalStorageDriver,
+    externalize_envelope,
+    is_external_reference_envelope,
+    resolve_external_envelope,
+)
 from durable_workflow.metrics import (
     CLIENT_REQUEST_DURATION,
     CLIENT_REQUESTS,
     MetricsRecorder,
     NoopMetrics,
 )
+from durable_workflow.operations import OperationsClientMixin
 from durable_workflow.protocol import events as ev
 from durable_workflow.protocol import manifest
+from durable_workflow.schedules import ScheduleClientMixin
 
 __all__ = [
     "CONTROL_PLANE_VERSION",
@@ -286,13 +296,17 @@ def _worker_protocol_version() -> str:
     return value
 
 
-class Client:
+class Client(ScheduleClientMixin, OperationsClientMixin):
     """Async client for the control plane and the worker plane of a Durable Workflow server.
 
     ``base_url`` is a server origin without ``/api`` (``http://localhost:8080``) or a database
     URL (``sqlite:///app.db``, ``sqlite:///:memory:``) to run the server in this process.
     Use as ``async with Client(...)`` or call :meth:`aclose`. ``transport`` replaces the
     URL-chosen transport (tests use an in-memory fake).
+
+    ``external_storage`` (see :mod:`durable_workflow.external_storage`) moves payload envelopes
+    over ``external_storage_threshold_bytes`` (default: the namespace policy's threshold) to
+    that store and fetches references back transparently, for this client and its workers.
     """
 
     def __init__(
@@ -310,6 +324,9 @@ class Client:
         payload_size_warning_threshold_percent: int = serializer.DEFAULT_WARNING_THRESHOLD_PERCENT,
         payload_size_warnings: bool = True,
         transport: Transport | None = None,
+        external_storage: ExternalStorageDriver | None = None,
+        external_storage_threshold_bytes: int | None = None,
+        external_payload_cache: ExternalPayloadCache | None = None,
     ) -> None:
         self.base_url = base_url
         self.namespace = namespace
@@ -324,6 +341,13 @@ class Client:
         self.worker_protocol_version = _worker_protocol_version()
         self._cluster_info: dict[str, Any] | None = None
         self._closed = False
+        if external_storage_threshold_bytes is not None and external_storage_threshold_bytes <= 0:
+            raise ValueError("external_storage_threshold_bytes must be a positive integer")
+        self.external_storage = external_storage
+        self.external_storage_threshold_bytes = external_storage_threshold_bytes
+        self.external_payload_cache = external_payload_cache or (
+            ExternalPayloadCache() if external_storage is not None else None
+        )
 
         control = control_token or token
         worker = worker_token or token
@@ -385,6 +409,8 @@ class Client:
             if path_params
             else route
         )
+        if self.external_storage is not None and body is not None:
+            body = await self._externalize(body)
         started = time.perf_counter() if self._record_metrics else 0.0
         try:
             status, data = await send_with_retries(
@@ -404,7 +430,58 @@ class Client:
         if self._record_metrics:
             outcome = "ok" if status < 400 else "http_error"
             self._record_request(method, route, plane, str(status), outcome, started)
+        if self.external_storage is not None and status < 400:
+            data = await asyncio.to_thread(self._resolve_references, data)
         return status, data
+
+    # External payloads: the driver API is blocking, so it runs in a thread.
+
+    async def _threshold(self) -> int:
+        if self.external_storage_threshold_bytes is None:
+            threshold = DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES
+            try:
+                self.external_storage_threshold_bytes = threshold  # no recursion while we ask
+                status, data = await self._send(
+                    _CONTROL, "GET", "/namespaces/{name}", {"name": self.namespace}
+                )
+                policy = data.get("external_payload_storage") if isinstance(data, dict) else None
+                value = policy.get("threshold_bytes") if isinstance(policy, dict) else None
+                if status < 400 and isinstance(value, int) and value > 0:
+                    threshold = value
+            finally:
+                self.external_storage_threshold_bytes = threshold
+        return self.external_storage_threshold_bytes
+
+    async def _externalize(self, body: Any) -> Any:
+        if not _has_large_blob(body, 0):
+            return body
+        threshold = await self._threshold()
+        if not _has_large_blob(body, threshold):
+            return body
+        driver = self.external_storage
+        assert driver is not None
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, dict):
+                if "codec" in value and isinstance(value.get("blob"), str):
+                    return externalize_envelope(value, driver, threshold)
+                return {k: walk(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            return value
+
+        return await asyncio.to_thread(walk, body)
+
+    def _resolve_references(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if is_external_reference_envelope(value):
+                return resolve_external_envelope(
+                    value, self.external_storage, cache=self.external_payload_cache
+                )
+            return {k: self._resolve_references(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_references(v) for v in value]
+        return value
 
     def _record_request(
         self, method: str, route: str, plane: str, status: str, outcome: str, started: float
@@ -451,6 +528,8 @@ class Client:
 
     def _envelope(self, value: Any, what: str) -> dict[str, str]:
         env = serializer.envelope(value)
+        if self.external_storage is not None:
+            return env  # large blobs leave as references; the threshold is checked on send
         serializer.check_payload_size(
             env["blob"],
             what=what,
@@ -1274,6 +1353,18 @@ class Client:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _has_large_blob(value: Any, threshold: int) -> bool:
+    """Is there an inline envelope blob longer than ``threshold`` anywhere in ``value``?"""
+    if isinstance(value, dict):
+        blob = value.get("blob")
+        if "codec" in value and isinstance(blob, str):
+            return len(blob) > threshold
+        return any(_has_large_blob(v, threshold) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_large_blob(v, threshold) for v in value)
+    return False
 
 
 def _bearer(token: str | None) -> dict[str, str]:

@@ -18,6 +18,7 @@ Tree::
          ├─ NonDeterministicReplayError, WorkflowPayloadDecodeError
          └─ ExternalPayloadError ── ExternalPayload{NotFound,Expired,Unauthorized,
                                     Unavailable,Oversized,Unsupported,IntegrityMismatch}
+                                                   IntegrityMismatch ── ExternalPayloadIntegrityError
     BaseException
      ├─ WorkflowCancelled   (cancellation must not be swallowed by ``except Exception``)
      └─ ActivityCancelled
@@ -37,6 +38,7 @@ __all__ = [
     "DurableWorkflowError",
     "ExternalPayloadError",
     "ExternalPayloadExpired",
+    "ExternalPayloadIntegrityError",
     "ExternalPayloadIntegrityMismatch",
     "ExternalPayloadNotFound",
     "ExternalPayloadOversized",
@@ -499,6 +501,18 @@ class ExternalPayloadUnsupported(ExternalPayloadError):
 
 class ExternalPayloadIntegrityMismatch(ExternalPayloadError):
     """The payload's size or hash does not match its reference."""
+
+
+class ExternalPayloadIntegrityError(ExternalPayloadIntegrityMismatch):
+    """An externally stored payload is missing, truncated or changed (size or SHA-256 differ).
+
+    Raised by the SDK's own verification (``fetch_external_payload``); a subclass of
+    :class:`ExternalPayloadIntegrityMismatch`, so either name catches it.
+    """
+
+    def __init__(self, message: str, *, reference: Any = None) -> None:
+        super().__init__(message)
+        self.reference = reference
 
 
 _EXTERNAL_BY_REASON: dict[str, type[ExternalPayloadError]] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .api import Api, ApiSettings, Authenticator
 from .engine.clock import Clock, RealClock
 from .engine.config import EngineConfig
+from .engine.control import attach_control_plane
 from .engine.service import Engine
 from .engine.sweeper import Sweeper
 from .store import Store, open_store
@@ -79,6 +80,7 @@ class ServerRuntime:
                 ),
             )
             await engine.start()
+            attach_control_plane(engine)  # schedules fire from the sweeper
             sweeper = Sweeper(engine, clock)
             sweeper.start()
         except BaseException:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from ...protocol import manifest
+from ..engine import control as _control
 from ..engine.errors import NamespaceNotFound
 from ..engine.service import Engine
 from .auth import Authenticator
@@ -46,7 +47,9 @@ class Api:
             self.auth.check(route.roles, request.headers)
             self._check_version(route, request)
             namespace = (request.headers.get(_NAMESPACE) or "default").strip().lower()
-            if route.namespaced and not self.engine.has_namespace(namespace):
+            if route.namespaced and not await _control.control_plane(self.engine).namespace_exists(
+                namespace
+            ):
                 raise NamespaceNotFound(
                     f"Namespace {namespace!r} does not exist.", namespace=namespace
                 )

@@ -10,6 +10,7 @@ from ..engine.paging import decode_token, encode_token, event_dict
 from ..engine.service import DUPLICATE_POLICIES
 from ..store.rows import RunFilter
 from .call import Call
+from .search import visibility_filter
 from .validation import ID_PATTERN
 from .views import STATUS_BUCKETS, run_view
 
@@ -120,8 +121,12 @@ async def list_workflows(call: Call) -> tuple[int, Any]:
                 f"status must be one of {', '.join(allowed)}",
                 {"status": [f"must be one of {', '.join(allowed)}"]},
             )
+    query, visibility = await visibility_filter(call)
     flt = RunFilter(
-        workflow_type=call.query("workflow_type"), statuses=statuses, query=call.query("query")
+        workflow_type=call.query("workflow_type"),
+        statuses=statuses,
+        query=query,
+        visibility=visibility,
     )
     runs, more = await call.engine.list_workflows(call.namespace, flt, offset, limit)
     return 200, {

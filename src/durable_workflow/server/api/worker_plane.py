@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine.control import control_plane
 from .call import Call
 from .validation import check_nested_payload_sizes
 
@@ -93,6 +94,8 @@ def _poll_answer(task: dict[str, Any] | None) -> tuple[int, Any]:
 
 async def poll_workflow_task(call: Call) -> tuple[int, Any]:
     worker_id, queue, poll_id, wait, page = _poll_args(call)
+    if await control_plane(call.engine).hold_if_draining(call.namespace, worker_id, queue, wait):
+        return _poll_answer(None)
     task = await call.engine.poll_workflow_task(
         call.namespace,
         worker_id,
@@ -106,6 +109,8 @@ async def poll_workflow_task(call: Call) -> tuple[int, Any]:
 
 async def poll_activity_task(call: Call) -> tuple[int, Any]:
     worker_id, queue, poll_id, wait, _page = _poll_args(call)
+    if await control_plane(call.engine).hold_if_draining(call.namespace, worker_id, queue, wait):
+        return _poll_answer(None)
     task = await call.engine.poll_activity_task(
         call.namespace, worker_id, queue, poll_request_id=poll_id, timeout=wait
     )

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +121,8 @@ class Engine(QueriesMixin, UpdatesMixin):
         self.on_due: Callable[[float], None] | None = None  # set by the sweeper
         self._namespaces: set[str] = set()
         self._worker_types: dict[tuple[str, str, str], list[str] | None] = {}
+        # More sweeper steps (schedules, from the control plane): (batch limit) -> items handled.
+        self.extra_sweeps: list[Callable[[int], Awaitable[int]]] = []
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -1130,6 +1132,7 @@ class Engine(QueriesMixin, UpdatesMixin):
             self._sweep_delayed_activities,
             self._sweep_activity_deadlines,
             self._sweep_run_deadlines,
+            *self.extra_sweeps,
         ):
             if await step(limit) >= limit:
                 more = True

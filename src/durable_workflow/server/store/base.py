@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from .control import ControlTransaction
 from .model_verbs import ModelTransaction
 from .rows import (
     ActivityRow,
@@ -35,7 +36,7 @@ class StoreVersionError(RuntimeError):
     """The database was written by a newer version of the code."""
 
 
-class Transaction(ModelTransaction, Protocol):
+class Transaction(ModelTransaction, ControlTransaction, Protocol):
     """Domain verbs available inside one store transaction."""
 
     async def list_namespaces(self) -> list[NamespaceRow]: ...

@@ -195,6 +195,7 @@ class RunFilter:
     workflow_type: str | None = None
     statuses: tuple[str, ...] | None = None
     query: str | None = None
+    visibility: Any = None  # typed query tree (engine.visibility); each back end compiles it
 
 
 @dataclass(slots=True)

@@ -51,7 +51,7 @@ def _c(name: str, type_: ColumnType = "text", nullable: bool = True) -> Column:
     return Column(name, type_, nullable)
 
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 SCHEMA_VERSION_TABLE: Final = Table("schema_version", (_c("version", "int", False),), ("version",))
 
@@ -367,6 +367,133 @@ CANCEL_REQUESTS: Final = Table(
     ("run_id",),
 )
 
+
+# -- control plane (migration 3): schedules, search attributes, namespace settings, ... ----
+
+SCHEDULES: Final = Table(
+    "schedules",
+    (
+        _c("namespace", nullable=False),
+        _c("schedule_id", nullable=False),
+        _c("status", nullable=False),  # active | paused | deleted
+        _c("spec", "json", False),
+        _c("action", "json", False),
+        _c("overlap_policy", nullable=False),
+        _c("jitter_seconds", "int", False),
+        _c("max_runs", "int"),
+        _c("remaining_actions", "int"),
+        _c("memo", "json"),
+        _c("search_attributes", "json"),
+        _c("note"),
+        _c("next_nominal_at", "real"),  # next occurrence of the spec, before jitter
+        _c("next_fire_at", "real"),  # when the sweeper fires it (nominal + jitter); the claim key
+        _c("buffer", "json", False),  # nominal fire times waiting for the running workflow
+        _c("fires_count", "int", False),
+        _c("failures_count", "int", False),
+        _c("skipped_count", "int", False),
+        _c("last_skip_reason"),
+        _c("last_fired_at", "real"),
+        _c("latest_workflow_instance_id"),
+        _c("latest_run_id"),
+        _c("last_sequence", "int", False),  # audit-history counter
+        _c("paused_at", "real"),
+        _c("created_at", "real", False),
+        _c("updated_at", "real", False),
+        _c("deleted_at", "real"),
+        _c("due_at", "real"),  # earliest time the sweeper must look at it; NULL = never
+    ),
+    ("namespace", "schedule_id"),
+    (
+        Index("schedules_due", ("due_at",), where="due_at IS NOT NULL"),
+        Index("schedules_list", ("namespace", "status", "schedule_id")),
+    ),
+)
+
+SCHEDULE_EVENTS: Final = Table(
+    "schedule_events",
+    (
+        _c("namespace", nullable=False),
+        _c("schedule_id", nullable=False),
+        _c("sequence", "int", False),
+        _c("event_type", nullable=False),
+        _c("recorded_at", "real", False),
+        _c("workflow_instance_id"),
+        _c("workflow_run_id"),
+        _c("payload", "json", False),
+    ),
+    ("namespace", "schedule_id", "sequence"),
+)
+
+SEARCH_ATTRIBUTES: Final = Table(
+    "search_attributes",
+    (
+        _c("namespace", nullable=False),
+        _c("name", nullable=False),
+        _c("type", nullable=False),
+        _c("created_at", "real", False),
+    ),
+    ("namespace", "name"),
+)
+
+NAMESPACE_SETTINGS: Final = Table(
+    "namespace_settings",
+    (
+        _c("namespace", nullable=False),
+        _c("external_storage", "json"),  # the namespace's external payload storage policy
+        _c("updated_at", "real", False),
+    ),
+    ("namespace",),
+)
+
+BUILD_ID_COHORTS: Final = Table(
+    "build_id_cohorts",
+    (
+        _c("namespace", nullable=False),
+        _c("task_queue", nullable=False),
+        _c("build_id", nullable=False),  # "" = the unversioned cohort
+        _c("drain_intent", nullable=False),  # active | draining
+        _c("drained_at", "real"),
+        _c("promoted_at", "real"),
+        _c("updated_at", "real", False),
+    ),
+    ("namespace", "task_queue", "build_id"),
+)
+
+RUN_ARCHIVES: Final = Table(
+    "run_archives",
+    (
+        _c("run_id", nullable=False),
+        _c("namespace", nullable=False),
+        _c("workflow_id", nullable=False),
+        _c("reason"),
+        _c("archived_at", "real", False),
+    ),
+    ("run_id",),
+)
+
+BRIDGE_EVENTS: Final = Table(
+    "bridge_events",
+    (
+        _c("namespace", nullable=False),
+        _c("adapter", nullable=False),
+        _c("idempotency_key", nullable=False),
+        _c("fingerprint", nullable=False),
+        _c("outcome", "json", False),
+        _c("created_at", "real", False),
+    ),
+    ("namespace", "adapter", "idempotency_key"),
+)
+
+CONTROL_PLANE_TABLES: Final[tuple[Table, ...]] = (
+    SCHEDULES,
+    SCHEDULE_EVENTS,
+    SEARCH_ATTRIBUTES,
+    NAMESPACE_SETTINGS,
+    BUILD_ID_COHORTS,
+    RUN_ARCHIVES,
+    BRIDGE_EVENTS,
+)
+
 TABLES: Final[tuple[Table, ...]] = (
     SCHEMA_VERSION_TABLE,
     NAMESPACES,
@@ -382,6 +509,7 @@ TABLES: Final[tuple[Table, ...]] = (
     CHILD_CALLS,
     WORKFLOW_UPDATES,
     CANCEL_REQUESTS,
+    *CONTROL_PLANE_TABLES,
 )
 
 _SQLITE_TYPES: Final = {

@@ -33,6 +33,7 @@ from .rows import (
     WorkflowRow,
     WorkflowTaskRow,
 )
+from .sqlite_control import SqliteControlVerbs, compile_visibility
 
 T = TypeVar("T")
 
@@ -98,7 +99,7 @@ _WORKER = _Mapper(schema.WORKERS, WorkerRow)
 _SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
-class SqliteTransaction(SqliteModelVerbs):
+class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs):
     """Domain verbs over one open SQLite transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -178,6 +179,10 @@ class SqliteTransaction(SqliteModelVerbs):
                 "AND (r.workflow_id LIKE ? ESCAPE '\\' OR r.business_key LIKE ? ESCAPE '\\')"
             )
             args.extend((like, like))
+        if flt.visibility is not None:
+            clause, clause_args = compile_visibility(flt.visibility)
+            sql.append(f"AND {clause}")
+            args.extend(clause_args)
         sql.append("ORDER BY r.started_at DESC, r.run_id DESC LIMIT ? OFFSET ?")
         args.extend((limit, offset))
         return _RUN.rows(self._c.execute(" ".join(sql), args))
@@ -372,7 +377,8 @@ class SqliteTransaction(SqliteModelVerbs):
             " (SELECT MIN(lease_expires_at) FROM activity_tasks WHERE status = 'leased'),"
             " (SELECT MIN(visible_at) FROM activity_tasks WHERE status = 'delayed'),"
             " (SELECT MIN(deadline_at) FROM activity_tasks WHERE deadline_at IS NOT NULL),"
-            " (SELECT MIN(deadline_at) FROM runs WHERE deadline_at IS NOT NULL)"
+            " (SELECT MIN(deadline_at) FROM runs WHERE deadline_at IS NOT NULL),"
+            " (SELECT MIN(due_at) FROM schedules WHERE due_at IS NOT NULL)"
         ).fetchone()
         due = [v for v in row if v is not None]
         return min(due) if due else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import m0001_initial, m0002_workflow_model
+from . import m0001_initial, m0002_workflow_model, m0003_control_plane
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.statements),
     Migration(2, "workflow_model", m0002_workflow_model.statements),
+    Migration(3, "control_plane", m0003_control_plane.statements),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
