@@ -1124,8 +1124,14 @@ class Client:
         stack_trace: str | None = None,
         non_retryable: bool = False,
         details: Any = None,
+        codec: str = serializer.AVRO_CODEC,
     ) -> dict[str, Any]:
-        """Report a failed activity attempt; ``non_retryable`` skips the remaining retries."""
+        """Report a failed activity attempt; ``non_retryable`` skips the remaining retries.
+
+        ``details`` is encoded with ``codec`` (only Avro is written), like a result.
+        """
+        if codec != serializer.AVRO_CODEC:
+            raise ValueError(f"unsupported_payload_codec: {codec!r}")
         failure: dict[str, Any] = {"message": message}
         for key, value in (
             ("type", failure_type),
