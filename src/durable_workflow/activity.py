@@ -13,7 +13,7 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from durable_workflow import errors
 
@@ -40,7 +40,16 @@ class ActivityDefinition:
     is_async: bool
 
 
-def defn(fn: F | None = None, *, name: str | None = None) -> Any:
+@overload
+def defn(fn: F, *, name: str | None = None) -> F: ...
+
+
+@overload
+def defn(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+
+# Overloads keep the decorated function's type, so user code stays typed under mypy --strict.
+def defn(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
     """Register a function as an activity named ``name`` (default: the function's name).
 
     Usable as ``@activity.defn(name="greet")`` or bare ``@activity.defn``; the function is

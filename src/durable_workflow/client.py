@@ -41,16 +41,75 @@ from durable_workflow.metrics import (
     MetricsRecorder,
     NoopMetrics,
 )
-from durable_workflow.operations import OperationsClientMixin
+
+# The result dataclasses and handles are documented as living in this module; their code sits
+# beside the mixins that return them.
+from durable_workflow.operations import (
+    BridgeAdapterOutcome,
+    NamespaceDescription,
+    NamespaceList,
+    OperationsClientMixin,
+    SearchAttributeList,
+    StoragePayloadTestResult,
+    StorageTestResult,
+    TaskQueueAdmission,
+    TaskQueueBuildIdCohort,
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueList,
+    TaskQueueQueryAdmission,
+    TaskQueueTaskAdmission,
+    WorkerDescription,
+    WorkerList,
+    WorkflowCommandResult,
+)
 from durable_workflow.protocol import events as ev
 from durable_workflow.protocol import manifest
-from durable_workflow.schedules import ScheduleClientMixin
+from durable_workflow.schedules import (
+    ScheduleAction,
+    ScheduleBackfillResult,
+    ScheduleClientMixin,
+    ScheduleDescription,
+    ScheduleHandle,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleSpec,
+    ScheduleTriggerResult,
+)
 
 __all__ = [
     "CONTROL_PLANE_VERSION",
     "TERMINAL_STATUSES",
     "WORKER_PROTOCOL_VERSION",
+    "BridgeAdapterOutcome",
     "Client",
+    "NamespaceDescription",
+    "NamespaceList",
+    "ScheduleAction",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
+    "SearchAttributeList",
+    "StoragePayloadTestResult",
+    "StorageTestResult",
+    "TaskQueueAdmission",
+    "TaskQueueBuildIdCohort",
+    "TaskQueueBuildIdRollout",
+    "TaskQueueBuildIdRolloutState",
+    "TaskQueueDescription",
+    "TaskQueueList",
+    "TaskQueueQueryAdmission",
+    "TaskQueueTaskAdmission",
+    "WorkerDescription",
+    "WorkerList",
+    "WorkflowCommandResult",
     "WorkflowExecution",
     "WorkflowHandle",
     "WorkflowList",
@@ -1206,8 +1265,14 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
         stack_trace: str | None = None,
         non_retryable: bool = False,
         details: Any = None,
+        codec: str = serializer.AVRO_CODEC,
     ) -> dict[str, Any]:
-        """Report a failed activity attempt; ``non_retryable`` skips the remaining retries."""
+        """Report a failed activity attempt; ``non_retryable`` skips the remaining retries.
+
+        ``details`` is encoded with ``codec`` (only Avro is written), like a result.
+        """
+        if codec != serializer.AVRO_CODEC:
+            raise ValueError(f"unsupported_payload_codec: {codec!r}")
         failure: dict[str, Any] = {"message": message}
         for key, value in (
             ("type", failure_type),

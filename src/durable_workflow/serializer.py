@@ -27,6 +27,7 @@ from durable_workflow.protocol.codec import PayloadDecodeError, PayloadEncodeErr
 __all__ = [
     "AVRO_CODEC",
     "DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES",
+    "DEFAULT_PAYLOAD_SIZE_WARNING",
     "DEFAULT_WARNING_THRESHOLD_PERCENT",
     "PayloadDecodeError",
     "PayloadEncodeError",
@@ -43,6 +44,8 @@ __all__ = [
 AVRO_CODEC = codec.AVRO_CODEC
 DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2 * 1024 * 1024
 DEFAULT_WARNING_THRESHOLD_PERCENT = 80
+#: Bytes at which one encoded blob draws a size warning (80 % of the 2 MiB default limit).
+DEFAULT_PAYLOAD_SIZE_WARNING = DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES * DEFAULT_WARNING_THRESHOLD_PERCENT // 100
 
 _log = logging.getLogger("durable_workflow.serializer")
 _PLAIN = (str, int, float, bool, bytes, type(None))

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -163,3 +164,20 @@ class Client(_Blocking):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _blocking_method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def method(self: Client, *args: Any, **kwargs: Any) -> Any:
+        return self._wrap(self._runner.run(getattr(self._target, name)(*args, **kwargs)))
+
+    return method
+
+
+# Real methods (not only ``__getattr__``) so ``help()``, IDEs and ``inspect.signature`` show the
+# documented surface: each one has the signature of the async method it blocks on.
+for _name, _fn in inspect.getmembers(_client.Client, inspect.iscoroutinefunction):
+    if not _name.startswith("_") and _name != "aclose":
+        setattr(Client, _name, _blocking_method(_name, _fn))
+Client.__signature__ = inspect.signature(_client.Client)  # type: ignore[attr-defined]
+del _name, _fn

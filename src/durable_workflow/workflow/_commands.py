@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import serializer
 from ..protocol import codec
 from ..protocol import commands as wire
 from ..retry_policy import ActivityRetryPolicy, ChildWorkflowRetryPolicy, retry_policy_to_wire
@@ -33,8 +34,9 @@ __all__ = [
 
 _log = logging.getLogger("durable_workflow.workflow")
 
-#: Warn when one encoded blob reaches 80 % of the default 2 MiB payload limit.
-DEFAULT_PAYLOAD_SIZE_WARNING = int(2 * 1024 * 1024 * 0.8)
+# Warn when one encoded blob reaches 80 % of the default 2 MiB payload limit; seed 002 documents
+# the default as ``serializer.DEFAULT_PAYLOAD_SIZE_WARNING``, so it is defined there.
+DEFAULT_PAYLOAD_SIZE_WARNING = serializer.DEFAULT_PAYLOAD_SIZE_WARNING
 
 RetryPolicyLike = ActivityRetryPolicy | Mapping[str, Any] | None
 
