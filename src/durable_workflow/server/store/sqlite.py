@@ -23,6 +23,9 @@ from .rows import (
     ActivityRow,
     EventRow,
     InboxRow,
+    LiteRunFilter,
+    LiteRunRow,
+    LiteStepRow,
     NamespaceRow,
     RunFilter,
     RunRow,
@@ -36,6 +39,8 @@ from .rows import (
 T = TypeVar("T")
 
 _OPEN_TASK = ("delayed", "ready", "leased")
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_BUSY_GIVE_UP_SECONDS = 300.0
 
 
 def _dumps(value: Any) -> str:
@@ -95,6 +100,11 @@ _ACT = _Mapper(schema.ACTIVITY_TASKS, ActivityRow)
 _TIMER = _Mapper(schema.TIMERS, TimerRow)
 _WORKER = _Mapper(schema.WORKERS, WorkerRow)
 _SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
+_LRUN = _Mapper(schema.LITE_RUNS, LiteRunRow)
+_LSTEP = _Mapper(schema.LITE_STEPS, LiteStepRow)
+_LSTEP_UPSERT = f"{_LSTEP.insert} ON CONFLICT (app, run_id, step_key) DO UPDATE SET " + ", ".join(
+    f"{n} = excluded.{n}" for n in _LSTEP.names if n not in ("app", "run_id", "step_key")
+)
 
 
 class SqliteTransaction:
@@ -415,6 +425,53 @@ class SqliteTransaction:
     async def insert_signal_request(self, row: SignalRequestRow) -> None:
         self._c.execute(_SIG.insert, _SIG.values(row))
 
+    # -- lite API (seed 004) -------------------------------------------------------------
+
+    async def get_lite_run_for_update(self, app: str, run_id: str) -> LiteRunRow | None:
+        # BEGIN IMMEDIATE already holds the database's write lock: a plain read is locked.
+        return self._one(_LRUN, "app = ? AND run_id = ?", (app, run_id))
+
+    async def insert_lite_run(self, row: LiteRunRow) -> bool:
+        cur = self._c.execute(
+            f"{_LRUN.insert} ON CONFLICT (app, run_id) DO NOTHING", _LRUN.values(row)
+        )
+        return cur.rowcount > 0
+
+    async def update_lite_run(self, app: str, run_id: str, changes: dict[str, Any]) -> None:
+        self._update(_LRUN, {"app": app, "run_id": run_id}, changes)
+
+    async def update_owned_lite_run(
+        self, app: str, run_id: str, owner: str, changes: dict[str, Any]
+    ) -> bool:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        args = [_LRUN.encode(k, v) for k, v in changes.items()] + [app, run_id, owner]
+        cur = self._c.execute(
+            f"UPDATE lite_runs SET {sets} WHERE app = ? AND run_id = ? AND lease_owner = ?", args
+        )
+        return cur.rowcount > 0
+
+    async def upsert_lite_step(self, row: LiteStepRow) -> None:
+        self._c.execute(_LSTEP_UPSERT, _LSTEP.values(row))
+
+    async def lite_steps_of(self, app: str, run_id: str) -> list[LiteStepRow]:
+        return self._many(
+            _LSTEP, "app = ? AND run_id = ? ORDER BY updated_at, step_key", (app, run_id)
+        )
+
+    async def list_lite_runs(self, flt: LiteRunFilter, offset: int, limit: int) -> list[LiteRunRow]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column in ("app", "run_id", "status"):
+            value = getattr(flt, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = _LRUN.select
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, app, run_id LIMIT ? OFFSET ?"
+        return _LRUN.rows(self._c.execute(sql, [*args, limit, offset]))
+
 
 class SqliteStore:
     """A SQLite database file (or ``:memory:``) opened for one server process."""
@@ -431,6 +488,8 @@ class SqliteStore:
     async def open(cls, path: str) -> SqliteStore:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
+            # Before switching to WAL: another process may be creating the same file right now.
+            conn.execute("PRAGMA busy_timeout=5000")
             if path != ":memory:":
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -438,7 +497,6 @@ class SqliteStore:
                         f"could not switch {path} to WAL journal mode (got {mode!r})"
                     )
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA temp_store=MEMORY")
             _migrate(conn, path)
         except BaseException:
@@ -449,7 +507,7 @@ class SqliteStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
         async with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self._tx
             except BaseException:
@@ -461,6 +519,28 @@ class SqliteStore:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+
+    async def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, retried while another process holds the write lock.
+
+        ``busy_timeout`` already waits inside SQLite; this outer loop covers a writer that
+        holds the lock longer than that, so other processes never see "database is locked".
+        """
+        waited = 0.0
+        delay = 0.002
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if (
+                    exc.sqlite_errorcode & 0xFF not in _BUSY_CODES
+                    or waited >= _BUSY_GIVE_UP_SECONDS
+                ):
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.1)
 
     async def ping(self) -> None:
         async with self._lock:

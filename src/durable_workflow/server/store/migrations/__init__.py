@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import m0001_initial
+from . import m0001_initial, m0002_lite
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,10 @@ class Migration:
     statements: Callable[[str], list[str]]  # dialect -> SQL statements
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", m0001_initial.statements),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", m0001_initial.statements),
+    Migration(2, "lite", m0002_lite.statements),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version
 
