@@ -285,8 +285,8 @@ async def _open_shared(url: str) -> _Shared:
     try:
         return _Shared(await open_store(url))
     except ValueError as exc:
-        # open_store's "unsupported"/"not available yet" messages name the URL already.
-        raise StoreUnavailableError(str(exc)) from exc
+        # open_store's "unsupported"/"not available yet" messages quote the URL: hide its password.
+        raise StoreUnavailableError(str(exc).replace(url, _redact(url))) from None
     except ImportError as exc:
         raise StoreUnavailableError(f"cannot open {_redact(url)}: {exc}") from exc
 

@@ -384,7 +384,7 @@ class DurableFunction(Generic[P, R]):
             if root not in params and self._var_kw is None:
                 raise RunIdError(
                     f"id template {template!r} of workflow {self.name!r} uses {{{root}}}, which "
-                    f"is not a parameter of {self.name}({', '.join(params)})"
+                    f"is not a parameter of {self.fn.__name__}({', '.join(params)})"
                 )
 
     def run_id_for(self, *args: Any, **kwargs: Any) -> str:
@@ -392,7 +392,7 @@ class DurableFunction(Generic[P, R]):
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{self.name}(): {exc}") from None
+            raise TypeError(f"{self.fn.__name__}(): {exc}") from None
         bound.apply_defaults()
         values = dict(bound.arguments)
         if self._var_kw is not None:
@@ -502,7 +502,8 @@ class Workflow:
             )
             raise DefinitionError(f"@wf.{kind} needs an async def function, got {fn!r}{hint}")
         if name is None:
-            name = cast(str, getattr(fn, "__qualname__", None) or getattr(fn, "__name__", ""))
+            qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "")
+            name = cast(str, qualname).replace(".<locals>", "")
         if not isinstance(name, str) or not name:
             raise InvalidArgumentError(f"{kind} name must be a non-empty string, got {name!r}")
         if "step_id" in inspect.signature(fn).parameters:
