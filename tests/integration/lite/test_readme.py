@@ -39,11 +39,11 @@ class _LocalHttp:
         return _Response(url)
 
 
-class httpx:  # noqa: N801 - stands in for the module name used by the README
+class httpx:
     AsyncClient = _LocalHttp
 
 
-class db:  # noqa: N801 - stands in for the README's database object
+class db:
     @staticmethod
     async def insert(data: dict[str, Any]) -> None:
         inserted.append(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from durable_workflow.lite import (
     Workflow,
     current_run,
 )
-from durable_workflow.lite.backoff import constant, linear
+from durable_workflow.lite.backoff import linear
 from tests.integration.lite.conftest import RecordingSleep
 
 
@@ -365,7 +366,7 @@ async def test_step_id_must_be_str_or_int_inside_a_workflow(make_wf: Any) -> Non
 
     from durable_workflow.lite import InvalidArgumentError
 
-    with pytest.raises(InvalidArgumentError, match="step_id of task .* must be a str or int"):
+    with pytest.raises(InvalidArgumentError, match=r"step_id of task .* must be a str or int"):
         await w()
 
 
@@ -383,10 +384,8 @@ async def test_list_runs_filters_and_pages(make_wf: Any) -> None:
         return await echo(n)
 
     for n in range(4):
-        try:
+        with contextlib.suppress(RuntimeError):
             await r(n)
-        except RuntimeError:
-            pass
     runs = await wf.list_runs()
     assert [x.run_id for x in runs] == ["r-3", "r-2", "r-1", "r-0"]
     assert [x.status for x in await wf.list_runs(status="failed")] == ["failed"]

@@ -98,7 +98,7 @@ def test_run_id_template_with_attribute_and_kwargs(wf: Workflow) -> None:
     async def job(cfg: dict[str, str], **extra: Any) -> None: ...
 
     assert job.run_id_for({"name": "n"}, tenant="t1") == "job-n-t1"
-    with pytest.raises(RunIdError, match="needs 'tenant'.*does not pass"):
+    with pytest.raises(RunIdError, match=r"needs 'tenant'.*does not pass"):
         job.run_id_for({"name": "n"})
 
 
@@ -109,7 +109,7 @@ def test_default_run_id_is_stable_per_arguments(wf: Workflow) -> None:
     assert sync.run_id_for(1) == sync.run_id_for(a=1, b="x")
     assert sync.run_id_for(1) != sync.run_id_for(2)
     assert sync.run_id_for(1).startswith("test_default_run_id_is_stable_per_arguments.sync-")
-    with pytest.raises(RunIdError, match="not JSON.*id="):
+    with pytest.raises(RunIdError, match=r"not JSON.*id="):
         sync.run_id_for(object())  # type: ignore[arg-type]
 
 
@@ -124,7 +124,7 @@ def test_template_errors_name_the_placeholder(wf: Workflow) -> None:
         @wf.workflow(id="x-{0}")
         async def q(source: str) -> None: ...
 
-    with pytest.raises(RunIdError, match="id template 'x-{'"):
+    with pytest.raises(RunIdError, match=r"id template 'x-\{'"):
 
         @wf.workflow(id="x-{")
         async def r(source: str) -> None: ...
