@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from .lite_verbs import LiteTransaction
 from .rows import (
     ActivityRow,
     EventRow,
     InboxRow,
-    LiteRunFilter,
-    LiteRunRow,
-    LiteStepRow,
     NamespaceRow,
     RunFilter,
     RunRow,
@@ -37,7 +35,7 @@ class StoreVersionError(RuntimeError):
     """The database was written by a newer version of the code."""
 
 
-class Transaction(Protocol):
+class Transaction(LiteTransaction, Protocol):
     """Domain verbs available inside one store transaction."""
 
     async def list_namespaces(self) -> list[NamespaceRow]: ...
@@ -159,34 +157,6 @@ class Transaction(Protocol):
     ) -> SignalRequestRow | None: ...
 
     async def insert_signal_request(self, row: SignalRequestRow) -> None: ...
-
-    # -- lite API (seed 004): runs and checkpoints of in-process durable functions --------
-
-    async def get_lite_run_for_update(self, app: str, run_id: str) -> LiteRunRow | None:
-        """The run, locked until the transaction ends (PostgreSQL: ``FOR UPDATE``)."""
-        ...
-
-    async def insert_lite_run(self, row: LiteRunRow) -> bool:
-        """Insert unless ``(app, run_id)`` exists; ``False`` when it did (nothing written)."""
-        ...
-
-    async def update_lite_run(self, app: str, run_id: str, changes: dict[str, Any]) -> None: ...
-
-    async def update_owned_lite_run(
-        self, app: str, run_id: str, owner: str, changes: dict[str, Any]
-    ) -> bool:
-        """Apply ``changes`` only while ``owner`` holds the run's lease; ``False`` otherwise."""
-        ...
-
-    async def upsert_lite_step(self, row: LiteStepRow) -> None: ...
-
-    async def lite_steps_of(self, app: str, run_id: str) -> list[LiteStepRow]:
-        """The run's steps in the order they were first written."""
-        ...
-
-    async def list_lite_runs(self, flt: LiteRunFilter, offset: int, limit: int) -> list[LiteRunRow]:
-        """Newest first."""
-        ...
 
 
 class Store(Protocol):

@@ -188,15 +188,6 @@ class SignalRequestRow:
     created_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class RunFilter:
-    """Visibility filter for listing current runs."""
-
-    workflow_type: str | None = None
-    statuses: tuple[str, ...] | None = None
-    query: str | None = None
-
-
 @dataclass(slots=True)
 class LiteRunRow:
     """One run of a lite durable function (``durable_workflow.lite``)."""
@@ -234,3 +225,12 @@ class LiteRunFilter:
     app: str | None = None
     run_id: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Visibility filter for listing current runs."""
+
+    workflow_type: str | None = None
+    statuses: tuple[str, ...] | None = None
+    query: str | None = None

@@ -285,19 +285,6 @@ WORKERS: Final = Table(
     ("namespace", "worker_id"),
 )
 
-SIGNAL_REQUESTS: Final = Table(
-    "signal_requests",
-    (
-        _c("namespace", nullable=False),
-        _c("workflow_id", nullable=False),
-        _c("request_id", nullable=False),
-        _c("fingerprint", nullable=False),
-        _c("receipt", "json", False),
-        _c("created_at", "real", False),
-    ),
-    ("namespace", "workflow_id", "request_id"),
-)
-
 # -- lite API (seed 004): durable async functions run in the caller's process, no server --
 
 LITE_RUNS: Final = Table(
@@ -336,6 +323,19 @@ LITE_STEPS: Final = Table(
     ("app", "run_id", "step_key"),
 )
 
+SIGNAL_REQUESTS: Final = Table(
+    "signal_requests",
+    (
+        _c("namespace", nullable=False),
+        _c("workflow_id", nullable=False),
+        _c("request_id", nullable=False),
+        _c("fingerprint", nullable=False),
+        _c("receipt", "json", False),
+        _c("created_at", "real", False),
+    ),
+    ("namespace", "workflow_id", "request_id"),
+)
+
 TABLES: Final[tuple[Table, ...]] = (
     SCHEMA_VERSION_TABLE,
     NAMESPACES,
@@ -347,9 +347,9 @@ TABLES: Final[tuple[Table, ...]] = (
     ACTIVITY_TASKS,
     TIMERS,
     WORKERS,
-    SIGNAL_REQUESTS,
     LITE_RUNS,
     LITE_STEPS,
+    SIGNAL_REQUESTS,
 )
 
 _SQLITE_TYPES: Final = {

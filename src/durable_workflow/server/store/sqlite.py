@@ -18,14 +18,12 @@ from typing import Any, Generic, TypeVar
 
 from . import schema
 from .base import StoreVersionError
+from .lite_verbs import SqliteLiteVerbs
 from .migrations import LATEST_VERSION, pending
 from .rows import (
     ActivityRow,
     EventRow,
     InboxRow,
-    LiteRunFilter,
-    LiteRunRow,
-    LiteStepRow,
     NamespaceRow,
     RunFilter,
     RunRow,
@@ -100,14 +98,9 @@ _ACT = _Mapper(schema.ACTIVITY_TASKS, ActivityRow)
 _TIMER = _Mapper(schema.TIMERS, TimerRow)
 _WORKER = _Mapper(schema.WORKERS, WorkerRow)
 _SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
-_LRUN = _Mapper(schema.LITE_RUNS, LiteRunRow)
-_LSTEP = _Mapper(schema.LITE_STEPS, LiteStepRow)
-_LSTEP_UPSERT = f"{_LSTEP.insert} ON CONFLICT (app, run_id, step_key) DO UPDATE SET " + ", ".join(
-    f"{n} = excluded.{n}" for n in _LSTEP.names if n not in ("app", "run_id", "step_key")
-)
 
 
-class SqliteTransaction:
+class SqliteTransaction(SqliteLiteVerbs):
     """Domain verbs over one open SQLite transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -424,53 +417,6 @@ class SqliteTransaction:
 
     async def insert_signal_request(self, row: SignalRequestRow) -> None:
         self._c.execute(_SIG.insert, _SIG.values(row))
-
-    # -- lite API (seed 004) -------------------------------------------------------------
-
-    async def get_lite_run_for_update(self, app: str, run_id: str) -> LiteRunRow | None:
-        # BEGIN IMMEDIATE already holds the database's write lock: a plain read is locked.
-        return self._one(_LRUN, "app = ? AND run_id = ?", (app, run_id))
-
-    async def insert_lite_run(self, row: LiteRunRow) -> bool:
-        cur = self._c.execute(
-            f"{_LRUN.insert} ON CONFLICT (app, run_id) DO NOTHING", _LRUN.values(row)
-        )
-        return cur.rowcount > 0
-
-    async def update_lite_run(self, app: str, run_id: str, changes: dict[str, Any]) -> None:
-        self._update(_LRUN, {"app": app, "run_id": run_id}, changes)
-
-    async def update_owned_lite_run(
-        self, app: str, run_id: str, owner: str, changes: dict[str, Any]
-    ) -> bool:
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        args = [_LRUN.encode(k, v) for k, v in changes.items()] + [app, run_id, owner]
-        cur = self._c.execute(
-            f"UPDATE lite_runs SET {sets} WHERE app = ? AND run_id = ? AND lease_owner = ?", args
-        )
-        return cur.rowcount > 0
-
-    async def upsert_lite_step(self, row: LiteStepRow) -> None:
-        self._c.execute(_LSTEP_UPSERT, _LSTEP.values(row))
-
-    async def lite_steps_of(self, app: str, run_id: str) -> list[LiteStepRow]:
-        return self._many(
-            _LSTEP, "app = ? AND run_id = ? ORDER BY updated_at, step_key", (app, run_id)
-        )
-
-    async def list_lite_runs(self, flt: LiteRunFilter, offset: int, limit: int) -> list[LiteRunRow]:
-        where: list[str] = []
-        args: list[Any] = []
-        for column in ("app", "run_id", "status"):
-            value = getattr(flt, column)
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        sql = _LRUN.select
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, app, run_id LIMIT ? OFFSET ?"
-        return _LRUN.rows(self._c.execute(sql, [*args, limit, offset]))
 
 
 class SqliteStore:
