@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import server
+from . import lite, server
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dw", description="Durable Workflow for Python")
     nouns = parser.add_subparsers(dest="noun", required=True)
     server.register(nouns)
+    lite.register(nouns)
     return parser
 
 

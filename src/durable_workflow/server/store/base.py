@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from .control import ControlTransaction
+from .lite_verbs import LiteTransaction
 from .model_verbs import ModelTransaction
 from .rows import (
     ActivityRow,
@@ -36,7 +37,7 @@ class StoreVersionError(RuntimeError):
     """The database was written by a newer version of the code."""
 
 
-class Transaction(ModelTransaction, ControlTransaction, Protocol):
+class Transaction(ModelTransaction, ControlTransaction, LiteTransaction, Protocol):
     """Domain verbs available inside one store transaction."""
 
     async def list_namespaces(self) -> list[NamespaceRow]: ...

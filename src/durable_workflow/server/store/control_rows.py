@@ -1,4 +1,4 @@
-"""Row objects of the control-plane tables (migration 2). Field names equal column names."""
+"""Row objects of the control-plane tables (migration 3). Field names equal column names."""
 
 from __future__ import annotations
 

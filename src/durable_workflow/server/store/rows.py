@@ -188,6 +188,45 @@ class SignalRequestRow:
     created_at: float
 
 
+@dataclass(slots=True)
+class LiteRunRow:
+    """One run of a lite durable function (``durable_workflow.lite``)."""
+
+    app: str
+    run_id: str
+    workflow_name: str
+    status: str
+    lease_owner: str | None
+    lease_expires_at: float | None
+    result: Any
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(slots=True)
+class LiteStepRow:
+    """One checkpointed task call of a lite run."""
+
+    app: str
+    run_id: str
+    step_key: str
+    status: str
+    result: Any
+    attempts: int
+    error: str | None
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LiteRunFilter:
+    """Which lite runs to list; ``None`` means any."""
+
+    app: str | None = None
+    run_id: str | None = None
+    status: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RunFilter:
     """Visibility filter for listing current runs."""

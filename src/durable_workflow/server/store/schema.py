@@ -51,7 +51,7 @@ def _c(name: str, type_: ColumnType = "text", nullable: bool = True) -> Column:
     return Column(name, type_, nullable)
 
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 SCHEMA_VERSION_TABLE: Final = Table("schema_version", (_c("version", "int", False),), ("version",))
 
@@ -285,6 +285,44 @@ WORKERS: Final = Table(
     ("namespace", "worker_id"),
 )
 
+# -- lite API (seed 004): durable async functions run in the caller's process, no server --
+
+LITE_RUNS: Final = Table(
+    "lite_runs",
+    (
+        _c("app", nullable=False),  # Workflow("my-app"): several apps may share one database
+        _c("run_id", nullable=False),  # the resolved id template, e.g. "pipeline-users"
+        _c("workflow_name", nullable=False),
+        _c("status", nullable=False),  # running | completed | failed
+        _c("lease_owner"),  # NULL when no process is executing the run
+        _c("lease_expires_at", "real"),
+        _c("result", "json"),
+        _c("error"),
+        _c("created_at", "real", False),
+        _c("updated_at", "real", False),
+    ),
+    ("app", "run_id"),
+    (
+        Index("lite_runs_list", ("app", "created_at")),
+        Index("lite_runs_by_id", ("run_id",)),
+    ),
+)
+
+LITE_STEPS: Final = Table(
+    "lite_steps",
+    (
+        _c("app", nullable=False),
+        _c("run_id", nullable=False),
+        _c("step_key", nullable=False),  # task name, "name#2" for a repeat, "name[step_id]"
+        _c("status", nullable=False),  # completed | failed
+        _c("result", "json"),
+        _c("attempts", "int", False),
+        _c("error"),
+        _c("updated_at", "real", False),
+    ),
+    ("app", "run_id", "step_key"),
+)
+
 SIGNAL_REQUESTS: Final = Table(
     "signal_requests",
     (
@@ -505,6 +543,8 @@ TABLES: Final[tuple[Table, ...]] = (
     ACTIVITY_TASKS,
     TIMERS,
     WORKERS,
+    LITE_RUNS,
+    LITE_STEPS,
     SIGNAL_REQUESTS,
     CHILD_CALLS,
     WORKFLOW_UPDATES,

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from . import schema
 from .base import StoreVersionError
+from .lite_verbs import SqliteLiteVerbs
 from .migrations import LATEST_VERSION, pending
 from .model_verbs import SqliteModelVerbs
 from .rows import (
@@ -38,6 +39,8 @@ from .sqlite_control import SqliteControlVerbs, compile_visibility
 T = TypeVar("T")
 
 _OPEN_TASK = ("delayed", "ready", "leased")
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_BUSY_GIVE_UP_SECONDS = 300.0
 
 
 def _dumps(value: Any) -> str:
@@ -99,7 +102,7 @@ _WORKER = _Mapper(schema.WORKERS, WorkerRow)
 _SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
-class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs):
+class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
     """Domain verbs over one open SQLite transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -438,6 +441,8 @@ class SqliteStore:
     async def open(cls, path: str) -> SqliteStore:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
+            # Before switching to WAL: another process may be creating the same file right now.
+            conn.execute("PRAGMA busy_timeout=5000")
             if path != ":memory:":
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -445,7 +450,6 @@ class SqliteStore:
                         f"could not switch {path} to WAL journal mode (got {mode!r})"
                     )
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA temp_store=MEMORY")
             _migrate(conn, path)
         except BaseException:
@@ -456,7 +460,7 @@ class SqliteStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
         async with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self._tx
             except BaseException:
@@ -468,6 +472,28 @@ class SqliteStore:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+
+    async def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, retried while another process holds the write lock.
+
+        ``busy_timeout`` already waits inside SQLite; this outer loop covers a writer that
+        holds the lock longer than that, so other processes never see "database is locked".
+        """
+        waited = 0.0
+        delay = 0.002
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if (
+                    exc.sqlite_errorcode & 0xFF not in _BUSY_CODES
+                    or waited >= _BUSY_GIVE_UP_SECONDS
+                ):
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.1)
 
     async def ping(self) -> None:
         async with self._lock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import m0001_initial, m0002_workflow_model, m0003_control_plane
+from . import m0001_initial, m0002_workflow_model, m0003_control_plane, m0004_lite
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.statements),
     Migration(2, "workflow_model", m0002_workflow_model.statements),
     Migration(3, "control_plane", m0003_control_plane.statements),
+    Migration(4, "lite", m0004_lite.statements),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
