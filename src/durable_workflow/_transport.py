@@ -22,6 +22,7 @@ __all__ = [
     "EmbeddedTransport",
     "HttpTransport",
     "RetrySettings",
+    "RuntimeTransport",
     "Transport",
     "make_transport",
     "send_with_retries",
@@ -139,36 +140,18 @@ _RUNTIMES: dict[tuple[str, int], _Shared] = {}
 _OPENING: dict[tuple[str, int], asyncio.Lock] = {}
 
 
-class EmbeddedTransport:
-    """Runs the server in this process and calls ``Api.dispatch`` directly."""
+class RuntimeTransport:
+    """Sends requests to an already open ``ServerRuntime`` in this process (no socket, no JSON).
 
-    def __init__(self, db_url: str, *, timeout: float = 60.0) -> None:
-        self.db_url = db_url
+    ``copy_bodies=True`` passes bodies through JSON both ways, as a socket would; tests use it
+    to catch a client and the server sharing mutable objects.
+    """
+
+    def __init__(self, runtime: Any, *, timeout: float = 60.0, copy_bodies: bool = False) -> None:
+        self.runtime = runtime
         self._timeout = timeout
-        self._key: tuple[str, int] | None = None
-        self._api: Any = None
-        self._request_type: Any = None
-        self._closed = False
-
-    async def _acquire(self) -> Any:
-        if self._closed:
-            raise RuntimeError("transport is closed")
-        key = (self.db_url, id(asyncio.get_running_loop()))
-        lock = _OPENING.setdefault(key, asyncio.Lock())
-        async with lock:
-            if self._api is not None:  # another request of ours opened it meanwhile
-                return self._api
-            shared = _RUNTIMES.get(key)
-            if shared is None:
-                # Imported here so the SDK never loads the server unless asked to embed it.
-                server = importlib.import_module("durable_workflow.server.runtime")
-                runtime = await server.ServerRuntime.open(server.ServerConfig(db_url=self.db_url))
-                shared = _RUNTIMES[key] = _Shared(runtime, 0)
-            shared.refs += 1
-            self._key = key
-            self._api = shared.runtime.api
-            self._request_type = importlib.import_module("durable_workflow.server.api").ApiRequest
-            return self._api
+        self._copy = copy_bodies
+        self._request_type: Any = importlib.import_module("durable_workflow.server.api").ApiRequest
 
     async def request(
         self,
@@ -180,7 +163,8 @@ class EmbeddedTransport:
         params: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> tuple[int, Any]:
-        api = self._api or await self._acquire()
+        if self._copy and body is not None:
+            body = json.loads(json.dumps(body))
         request = self._request_type(
             method=method,
             path=path,
@@ -189,14 +173,64 @@ class EmbeddedTransport:
             body=body,
         )
         async with asyncio.timeout(timeout or self._timeout):
-            response = await api.dispatch(request)
+            response = await self.runtime.api.dispatch(request)
+        if self._copy:
+            return response.status, json.loads(json.dumps(response.body))
         return response.status, response.body
+
+    async def aclose(self) -> None:
+        return None
+
+
+class EmbeddedTransport:
+    """Runs the server in this process and calls ``Api.dispatch`` directly."""
+
+    def __init__(self, db_url: str, *, timeout: float = 60.0) -> None:
+        self.db_url = db_url
+        self._timeout = timeout
+        self._key: tuple[str, int] | None = None
+        self._inner: RuntimeTransport | None = None
+        self._closed = False
+
+    async def _acquire(self) -> Any:
+        if self._closed:
+            raise RuntimeError("transport is closed")
+        key = (self.db_url, id(asyncio.get_running_loop()))
+        lock = _OPENING.setdefault(key, asyncio.Lock())
+        async with lock:
+            if self._inner is not None:  # another request of ours opened it meanwhile
+                return self._inner
+            shared = _RUNTIMES.get(key)
+            if shared is None:
+                # Imported here so the SDK never loads the server unless asked to embed it.
+                server = importlib.import_module("durable_workflow.server.runtime")
+                runtime = await server.ServerRuntime.open(server.ServerConfig(db_url=self.db_url))
+                shared = _RUNTIMES[key] = _Shared(runtime, 0)
+            shared.refs += 1
+            self._key = key
+            self._inner = RuntimeTransport(shared.runtime, timeout=self._timeout)
+            return self._inner
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
+        inner = self._inner or await self._acquire()
+        return await inner.request(
+            method, path, headers=headers, body=body, params=params, timeout=timeout
+        )
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        key, self._key, self._api = self._key, None, None
+        key, self._key, self._inner = self._key, None, None
         if key is None:
             return
         shared = _RUNTIMES.get(key)

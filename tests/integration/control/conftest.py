@@ -4,44 +4,23 @@ Client wired straight to its ``Api.dispatch`` (JSON round-tripped, like the wire
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from durable_workflow import Client
-from durable_workflow.server.api import ApiRequest
+from durable_workflow._transport import RuntimeTransport
 from durable_workflow.server.engine.clock import FakeClock
 from durable_workflow.server.runtime import ServerConfig, ServerRuntime
 
 
-class ApiTransport:
-    """SDK transport onto one runtime's ``Api`` (so tests can hold the runtime's fake clock)."""
-
-    def __init__(self, runtime: ServerRuntime) -> None:
-        self.runtime = runtime
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str],
-        body: Any = None,
-        params: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> tuple[int, Any]:
-        wire_body = None if body is None else json.loads(json.dumps(body))
-        req = ApiRequest(method, path, dict(params or {}), {k.lower(): v for k, v in headers.items()}, wire_body)
-        resp = await self.runtime.api.dispatch(req)
-        return resp.status, json.loads(json.dumps(resp.body))
-
-    async def aclose(self) -> None:
-        return None
+def ApiTransport(runtime: ServerRuntime) -> RuntimeTransport:
+    """The SDK transport onto ``runtime``, with bodies copied through JSON as on the wire."""
+    return RuntimeTransport(runtime, copy_bodies=True)
 
 
 @pytest.fixture

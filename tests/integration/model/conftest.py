@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,43 +17,11 @@ from typing import Any
 import pytest
 
 from durable_workflow import Client, Worker
-from durable_workflow.server.api import ApiRequest
+from durable_workflow._transport import RuntimeTransport
 from durable_workflow.server.engine.clock import FakeClock
 from durable_workflow.server.runtime import ServerConfig, ServerRuntime
 
 QUEUE = "model"
-
-
-class RuntimeTransport:
-    """The SDK transport onto one runtime's ``Api.dispatch`` (like ``sqlite://`` embedding,
-    but with the runtime built by the test, so it can carry a fake clock)."""
-
-    def __init__(self, runtime: ServerRuntime) -> None:
-        self.api = runtime.api
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str],
-        body: Any = None,
-        params: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> tuple[int, Any]:
-        request = ApiRequest(
-            method=method,
-            path=path,
-            query=dict(params or {}),
-            headers={k.lower(): v for k, v in headers.items()},
-            body=body,
-        )
-        async with asyncio.timeout(timeout or 60.0):
-            response = await self.api.dispatch(request)
-        return response.status, response.body
-
-    async def aclose(self) -> None:
-        return None
 
 
 @dataclass
