@@ -9,7 +9,8 @@ from .engine.clock import Clock, RealClock
 from .engine.config import EngineConfig
 from .engine.service import Engine
 from .engine.sweeper import Sweeper
-from .store import Store, open_store
+from .engine.wakeups import Wakeups
+from .store import Store, open_store, retry_conflicts
 
 __all__ = ["ServerConfig", "ServerRuntime"]
 
@@ -77,9 +78,11 @@ class ServerRuntime:
                     activity_lease_seconds=config.activity_lease_seconds,
                     max_poll_seconds=config.max_poll_seconds,
                 ),
+                wakeups=Wakeups(recheck_seconds=store.poll_recheck_seconds),
             )
-            await engine.start()
-            sweeper = Sweeper(engine, clock)
+            await retry_conflicts(engine.start)  # servers starting together race for `default`
+            await store.listen(engine.wakeups.notify_remote)
+            sweeper = Sweeper(engine, clock, max_sleep=store.max_sweep_sleep)
             sweeper.start()
         except BaseException:
             await store.close()

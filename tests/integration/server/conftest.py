@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from durable_workflow.server.engine.clock import FakeClock
@@ -12,8 +10,8 @@ from .wire import Wire
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'dw.db'}"
+def db_url(store_url: str) -> str:
+    return store_url  # parametrised: sqlite and postgres (tests/conftest.py)
 
 
 @pytest.fixture

@@ -123,6 +123,8 @@ class Engine:
         effects = Effects()
         async with self.store.transaction() as tx:
             yield tx, effects, self.clock.now()
+            if effects.wakes:  # other server processes hear of new tasks at commit
+                await tx.publish_wakes(effects.wakes)
         for key, task_type in effects.wakes:
             self.wakeups.notify(key, task_type)
         if effects.earliest_due is not None and self.on_due is not None:
