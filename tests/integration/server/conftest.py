@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+
 import pytest
 
 from durable_workflow.server.engine.clock import FakeClock
