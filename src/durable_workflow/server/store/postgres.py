@@ -7,10 +7,13 @@ Concurrency rules (every server process runs the same engine against the same ro
   ``get_workflow_task``/``get_activity``/``get_timer`` lock the owning run, then the item). So
   everything that appends to a run's history is serialised per run, and sequence numbers stay
   gap-free; the ``(run_id, sequence)`` primary key is the backstop.
-* **Lock order is run → item.** Statements that pick work (polls, sweeps) lock items and their
-  runs in one ``FOR UPDATE … SKIP LOCKED`` statement, which never waits, so no cycle can form.
-  Two servers never claim the same task, fire the same timer or expire the same lease twice:
-  the second one skips the locked row, or sees its new status after the lock is released.
+* **Lock order is run → item.** Statements that pick work (workflow-task polls, sweeps) lock
+  the *runs* of candidate items with ``FOR UPDATE OF r SKIP LOCKED`` (never waiting), then lock
+  and re-read the items with a fresh statement, re-checking that they are still due/ready.
+  (``SKIP LOCKED`` over two tables would keep the item lock of a row it then skips for its
+  run: a stray lock that deadlocks.) Activity polls lock only the activity row: leasing one
+  does not touch its run. Two servers never claim the same task, fire the same timer or
+  expire the same lease twice: the second skips the locked run, or sees the new status.
 * **Absent rows** have nothing to lock: starting a workflow id that does not exist yet and
   idempotent poll ids take a transaction-scoped advisory lock on the key instead.
 * A lost race that PostgreSQL reports (deadlock, duplicate key) becomes :class:`StoreConflict`;
@@ -137,6 +140,19 @@ class PostgresTransaction:
 
     async def _advisory(self, cls: int, key: str) -> None:
         await self._c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (cls, key))
+
+    async def _claim(
+        self, mapper: Mapper[T], pick: str, args: Sequence[Any], fresh: str, fresh_args: Sequence[Any]
+    ) -> list[T]:
+        """Lock the runs of the items ``pick`` selects (skipping busy runs), then the items.
+
+        ``pick`` returns item keys and ends in ``FOR UPDATE OF r SKIP LOCKED``; ``fresh`` is
+        the item condition re-checked on the current row versions (``= ANY(%s)`` first).
+        """
+        keys = [row[0] for row in await self._fetchall(pick, args)]
+        if not keys:
+            return []
+        return await self._many(mapper, fresh + " FOR UPDATE", (keys, *fresh_args))
 
     async def _locked_item(
         self, mapper: Mapper[T], key_col: str, key: str, extra: str = ""
@@ -304,18 +320,24 @@ class PostgresTransaction:
         if workflow_types is not None:
             where += " AND t.workflow_type = ANY(%s)"
             args.append(list(workflow_types))
-        # Claim task and run together without waiting: a task another poller (or a signal,
-        # a completion …) holds is skipped, so pollers on many servers never queue up.
-        row = await self._fetchone(
-            f"SELECT {_cols(_WFT, 't')} FROM workflow_tasks t JOIN runs r ON r.run_id = t.run_id"
-            f" WHERE {where} ORDER BY t.visible_at LIMIT 1 FOR UPDATE OF t, r SKIP LOCKED",
-            args,
+        pick = (
+            "SELECT t.task_id FROM workflow_tasks t JOIN runs r ON r.run_id = t.run_id"
+            f" WHERE {where} ORDER BY t.visible_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED"
         )
-        if row is not None:
-            return _WFT.row(row)
-        # Everything ready was locked. If something is ready at all, wait for that one run
-        # (its holder commits in milliseconds) rather than park a poll beside a ready task
-        # whose holder will not wake anyone.
+        fresh = "task_id = %s AND status = 'ready' AND visible_at <= %s FOR UPDATE"
+        # Lock a ready task's run without waiting: a run that another poller, a signal or a
+        # completion holds is skipped, so pollers on many servers never queue up.
+        holds_stray = False
+        for _ in range(3):
+            key = await self._fetchone(pick, args)
+            if key is None:
+                break
+            task = await self._one(_WFT, fresh, (key[0], now))
+            if task is not None:
+                return task
+            holds_stray = True  # our snapshot was stale: that run's task is gone; try the next
+        if holds_stray:
+            return None  # never wait while holding a run lock we do not need (deadlock)
         busy = await self._fetchone(
             f"SELECT t.task_id, t.run_id FROM workflow_tasks t WHERE {where}"
             " ORDER BY t.visible_at LIMIT 1",
@@ -323,12 +345,10 @@ class PostgresTransaction:
         )
         if busy is None:
             return None
+        # Ready tasks exist but their runs are busy: wait for the first one (its holder
+        # commits in milliseconds) rather than park beside a task nobody will announce again.
         await self._lock_run(busy[1])
-        return await self._one(
-            _WFT,
-            "task_id = %s AND status = 'ready' AND visible_at <= %s FOR UPDATE",
-            (busy[0], now),
-        )
+        return await self._one(_WFT, fresh, (busy[0], now))
 
     async def workflow_task_by_poll(self, poll_request_id: str) -> WorkflowTaskRow | None:
         # A retried poll may reach another server while the first is still running.
@@ -358,13 +378,15 @@ class PostgresTransaction:
         )
 
     async def expired_workflow_leases(self, now: float, limit: int) -> list[WorkflowTaskRow]:
-        return _WFT.rows(
-            await self._fetchall(
-                f"SELECT {_cols(_WFT, 't')} FROM workflow_tasks t JOIN runs r"
-                " ON r.run_id = t.run_id WHERE t.status = 'leased' AND t.lease_expires_at <= %s"
-                " ORDER BY t.lease_expires_at LIMIT %s FOR UPDATE OF t, r SKIP LOCKED",
-                (now, limit),
-            )
+        return await self._claim(
+            _WFT,
+            "SELECT t.task_id FROM workflow_tasks t JOIN runs r ON r.run_id = t.run_id"
+            " WHERE t.status = 'leased' AND t.lease_expires_at <= %s"
+            " ORDER BY t.lease_expires_at LIMIT %s FOR UPDATE OF r SKIP LOCKED",
+            (now, limit),
+            "task_id = ANY(%s) AND status = 'leased' AND lease_expires_at <= %s"
+            " ORDER BY lease_expires_at",
+            (now,),
         )
 
     async def due_delayed_workflow_tasks(self, now: float, limit: int) -> list[WorkflowTaskRow]:
@@ -430,19 +452,22 @@ class PostgresTransaction:
             (now, run_id),
         )
 
-    async def _acts_with_run(self, where: str, order: str, args: Sequence[Any]) -> list[ActivityRow]:
-        return _ACT.rows(
-            await self._fetchall(
-                f"SELECT {_cols(_ACT, 'a')} FROM activity_tasks a JOIN runs r"
-                f" ON r.run_id = a.run_id WHERE {where} ORDER BY {order} LIMIT %s"
-                " FOR UPDATE OF a, r SKIP LOCKED",
-                args,
-            )
+    async def _acts_with_run(
+        self, where: str, order: str, now: float, limit: int
+    ) -> list[ActivityRow]:
+        return await self._claim(
+            _ACT,
+            "SELECT a.task_id FROM activity_tasks a JOIN runs r ON r.run_id = a.run_id"
+            f" WHERE {where.format(t='a.')} ORDER BY a.{order} LIMIT %s"
+            " FOR UPDATE OF r SKIP LOCKED",
+            (now, limit),
+            f"task_id = ANY(%s) AND {where.format(t='')} ORDER BY {order}",
+            (now,),
         )
 
     async def expired_activity_leases(self, now: float, limit: int) -> list[ActivityRow]:
         return await self._acts_with_run(
-            "a.status = 'leased' AND a.lease_expires_at <= %s", "a.lease_expires_at", (now, limit)
+            "{t}status = 'leased' AND {t}lease_expires_at <= %s", "lease_expires_at", now, limit
         )
 
     async def due_delayed_activities(self, now: float, limit: int) -> list[ActivityRow]:
@@ -454,7 +479,7 @@ class PostgresTransaction:
         )
 
     async def activities_past_deadline(self, now: float, limit: int) -> list[ActivityRow]:
-        return await self._acts_with_run("a.deadline_at <= %s", "a.deadline_at", (now, limit))
+        return await self._acts_with_run("{t}deadline_at <= %s", "deadline_at", now, limit)
 
     async def count_unresolved_in_group(self, run_id: str, group_id: str) -> int:
         row = await self._fetchone(
@@ -479,13 +504,14 @@ class PostgresTransaction:
         await self._update(_TIMER, {"timer_id": timer_id}, changes)
 
     async def due_timers(self, now: float, limit: int) -> list[TimerRow]:
-        return _TIMER.rows(
-            await self._fetchall(
-                f"SELECT {_cols(_TIMER, 'tm')} FROM timers tm JOIN runs r ON r.run_id = tm.run_id"
-                " WHERE tm.status = 'pending' AND tm.fire_at <= %s ORDER BY tm.fire_at LIMIT %s"
-                " FOR UPDATE OF tm, r SKIP LOCKED",
-                (now, limit),
-            )
+        return await self._claim(
+            _TIMER,
+            "SELECT tm.timer_id FROM timers tm JOIN runs r ON r.run_id = tm.run_id"
+            " WHERE tm.status = 'pending' AND tm.fire_at <= %s ORDER BY tm.fire_at LIMIT %s"
+            " FOR UPDATE OF r SKIP LOCKED",
+            (now, limit),
+            "timer_id = ANY(%s) AND status = 'pending' AND fire_at <= %s ORDER BY fire_at",
+            (now,),
         )
 
     async def cancel_pending_timers(self, run_id: str) -> None:
