@@ -337,7 +337,9 @@ class PostgresTransaction:
                 return task
             holds_stray = True  # our snapshot was stale: that run's task is gone; try the next
         if holds_stray:
-            return None  # never wait while holding a run lock we do not need (deadlock)
+            # Never wait while holding a run lock we do not need (deadlock); never answer
+            # "nothing ready" while tasks are ready (the poll would idle): roll back, rerun.
+            raise StoreConflict("ready workflow tasks were being claimed by other pollers")
         busy = await self._fetchone(
             f"SELECT t.task_id, t.run_id FROM workflow_tasks t WHERE {where}"
             " ORDER BY t.visible_at LIMIT 1",
@@ -348,7 +350,10 @@ class PostgresTransaction:
         # Ready tasks exist but their runs are busy: wait for the first one (its holder
         # commits in milliseconds) rather than park beside a task nobody will announce again.
         await self._lock_run(busy[1])
-        return await self._one(_WFT, fresh, (busy[0], now))
+        task = await self._one(_WFT, fresh, (busy[0], now))
+        if task is None:
+            raise StoreConflict("the ready workflow task was claimed by another poller")
+        return task
 
     async def workflow_task_by_poll(self, poll_request_id: str) -> WorkflowTaskRow | None:
         # A retried poll may reach another server while the first is still running.
@@ -428,11 +433,14 @@ class PostgresTransaction:
         )
         if busy is None:
             return None
-        return await self._one(
+        act = await self._one(
             _ACT,
             "task_id = %s AND status = 'ready' AND visible_at <= %s FOR UPDATE",
             (busy[0], now),
         )
+        if act is None:
+            raise StoreConflict("the ready activity task was claimed by another poller")
+        return act
 
     async def activity_by_poll(self, poll_request_id: str) -> ActivityRow | None:
         await self._advisory(_LOCK_POLL_ID, "a" + poll_request_id)
