@@ -26,7 +26,8 @@ from .multi_server import (
     start_workflows,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+# ~75 s alone on 2 cores; longer beside the rest of the suite (the servers are CPU-bound).
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(300)]
 
 TOTAL = 2000
 
