@@ -97,3 +97,23 @@ def history_problems(db_url: str) -> list[Any]:
             " OR count(*) FILTER (WHERE event_type = 'ActivityCompleted') <> 1"
             " OR count(*) FILTER (WHERE event_type = 'WorkflowCompleted') <> 1"
         ).fetchall()
+
+
+def stuck_report(db_url: str) -> dict[str, Any]:
+    """What unfinished runs are waiting for (printed when a scale run misses its deadline)."""
+    with psycopg.connect(db_url) as conn:
+        return {
+            "runs": conn.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall(),
+            "workflow_tasks": conn.execute(
+                "SELECT status, count(*) FROM workflow_tasks GROUP BY 1").fetchall(),
+            "activities": conn.execute(
+                "SELECT status, count(*) FROM activity_tasks GROUP BY 1").fetchall(),
+            "inbox": conn.execute("SELECT count(*) FROM run_inbox").fetchall(),
+        }
+
+
+def retried_attempts(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT coalesce(sum(attempt_number - 1), 0) FROM activity_tasks"
+                           ).fetchone()
+        return int(row[0]) if row else 0

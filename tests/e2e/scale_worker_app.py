@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
 
 URL, TOKEN, QUEUE, READY = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
 
@@ -26,7 +26,10 @@ async def step(n: int) -> int:
 @workflow.defn(name="scale-one-activity")
 class OneActivity:
     def run(self, ctx, n):
-        result = yield ctx.schedule_activity("scale-step", [n])
+        # Retries: an attempt whose result died with its server times out and runs again.
+        result = yield ctx.schedule_activity(
+            "scale-step", [n], retry_policy=ActivityRetryPolicy(max_attempts=5,
+                                                               initial_interval_seconds=1))
         return result
 
 
