@@ -6,13 +6,13 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import uvicorn
 
 from durable_workflow.server.http.app import create_app
 from durable_workflow.server.runtime import ServerConfig, ServerRuntime
+from tests.support import pg
 from tests.support.processes import free_port
 
 TOKEN = "integration-token"
@@ -22,19 +22,21 @@ TOKEN = "integration-token"
 class LiveServer:
     url: str
     token: str
-    db_path: Path
+    db_url: str
     runtime: ServerRuntime
 
     def dump(self) -> list[str]:
         """Every row of every table: used to prove a rejected request changed nothing."""
-        with sqlite3.connect(self.db_path) as conn:
+        if self.db_url.startswith("postgresql://"):
+            return pg.dump(self.db_url)
+        with sqlite3.connect(self.db_url.removeprefix("sqlite:///")) as conn:
             return list(conn.iterdump())
 
 
 @pytest.fixture
-async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    db_path = tmp_path / "live.db"
-    runtime = await ServerRuntime.open(ServerConfig(db_url=f"sqlite:///{db_path}", token=TOKEN))
+async def live_server(store_url: str) -> AsyncIterator[LiveServer]:
+    """Our app under uvicorn on a free port, on each back end (``store_url`` is parametrised)."""
+    runtime = await ServerRuntime.open(ServerConfig(db_url=store_url, token=TOKEN))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -42,7 +44,7 @@ async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     while not server.started:
         await asyncio.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", TOKEN, db_path, runtime)
+        yield LiveServer(f"http://127.0.0.1:{port}", TOKEN, store_url, runtime)
     finally:
         server.should_exit = True
         await task

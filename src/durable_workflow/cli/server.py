@@ -51,12 +51,22 @@ def _start(args: argparse.Namespace) -> int:
     config = ServerConfig(**options)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from ..server.store import redact
+    from ..server.store.lockfile import ServerLockError, acquire_server_lock
+
+    try:
+        lock = acquire_server_lock(args.db)  # one server per SQLite file
+    except (ServerLockError, OSError) as exc:
+        print(f"dw server start: {exc}", file=sys.stderr)
+        return 2
+
     async def serve() -> int:
         # Open the store before binding the port so a bad --db fails fast with a message.
         try:
             runtime = await ServerRuntime.open(config)
         except Exception as exc:  # any start-up failure is reported, not traced
-            print(f"dw server start: cannot open database {args.db!r}: {exc}", file=sys.stderr)
+            print(f"dw server start: cannot open database {redact(args.db)!r}: {exc}",
+                  file=sys.stderr)
             return 2
         try:
             app = create_app(runtime=runtime)
@@ -70,8 +80,11 @@ def _start(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        import uvloop
-
+        try:
+            import uvloop
+        except ImportError:
+            return asyncio.run(serve())
         return uvloop.run(serve())
-    except ImportError:
-        return asyncio.run(serve())
+    finally:
+        if lock is not None:
+            lock.release()

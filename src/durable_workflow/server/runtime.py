@@ -10,7 +10,8 @@ from .engine.config import EngineConfig
 from .engine.control import attach_control_plane
 from .engine.service import Engine
 from .engine.sweeper import Sweeper
-from .store import Store, open_store
+from .engine.wakeups import Wakeups
+from .store import Store, open_store, retry_conflicts
 
 __all__ = ["ServerConfig", "ServerRuntime"]
 
@@ -78,10 +79,12 @@ class ServerRuntime:
                     activity_lease_seconds=config.activity_lease_seconds,
                     max_poll_seconds=config.max_poll_seconds,
                 ),
+                wakeups=Wakeups(recheck_seconds=store.poll_recheck_seconds),
             )
-            await engine.start()
+            await retry_conflicts(engine.start)  # servers starting together race for `default`
             attach_control_plane(engine)  # schedules fire from the sweeper
-            sweeper = Sweeper(engine, clock)
+            await store.listen(engine.wakeups.notify_remote)
+            sweeper = Sweeper(engine, clock, max_sleep=store.max_sweep_sleep)
             sweeper.start()
         except BaseException:
             await store.close()

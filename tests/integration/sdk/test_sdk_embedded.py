@@ -108,8 +108,8 @@ ALL_ACTIVITIES = [greet, double, always_fails]
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'q.db'}"
+def db_url(store_url: str) -> str:
+    return store_url  # parametrised: sqlite and postgres (tests/conftest.py)
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ async def worker(client: Client) -> AsyncIterator[Worker]:
     await runner
 
 
-async def test_quickstart_greeter(db_url: str, tmp_path: Path) -> None:
+async def test_quickstart_greeter(db_url: str) -> None:
     async with Client(db_url) as client:
         handle = await client.start_workflow(
             workflow_type="greeter", task_queue=QUEUE, workflow_id="greeting-1", input=["world"]
@@ -148,7 +148,8 @@ async def test_quickstart_greeter(db_url: str, tmp_path: Path) -> None:
         kinds = [e["event_type"] for e in history["events"]]
         assert kinds[0] == "WorkflowStarted" and kinds[-1] == "WorkflowCompleted"
         assert "ActivityCompleted" in kinds
-    assert (tmp_path / "q.db").exists()
+    if db_url.startswith("sqlite:///"):
+        assert Path(db_url.removeprefix("sqlite:///")).exists()
     assert not _RUNTIMES  # the last user closed the shared runtime
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from .wire import Wire
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'dw.db'}"
+def db_url(store_url: str) -> str:
+    return store_url  # parametrised: sqlite and postgres (tests/conftest.py)
 
 
 @pytest.fixture

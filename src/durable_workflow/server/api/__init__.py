@@ -13,6 +13,7 @@ from ...protocol import manifest
 from ..engine import control as _control
 from ..engine.errors import NamespaceNotFound
 from ..engine.service import Engine
+from ..store.base import retry_conflicts
 from .auth import Authenticator
 from .call import Call
 from .errors import ApiError, error_body
@@ -53,9 +54,9 @@ class Api:
                 raise NamespaceNotFound(
                     f"Namespace {namespace!r} does not exist.", namespace=namespace
                 )
-            status, body = await route.handler(
-                Call(request, params, namespace, self.engine, self.settings)
-            )
+            call = Call(request, params, namespace, self.engine, self.settings)
+            # A transaction that lost a race with another server was rolled back: run it again.
+            status, body = await retry_conflicts(lambda: route.handler(call))
         except Exception as exc:  # every error leaves as an envelope
             status, body = error_body(exc)
         return ApiResponse(status, body, headers)

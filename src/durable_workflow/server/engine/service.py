@@ -133,6 +133,8 @@ class Engine(QueriesMixin, UpdatesMixin):
             yield tx, effects, self.clock.now()
             for ctx in list(effects.contexts.values()):
                 await ctx.save()  # runs changed on the side (a child's parent, ...)
+            if effects.wakes:  # other server processes hear of new tasks at commit
+                await tx.publish_wakes(effects.wakes)
         for callback in effects.after_commit:
             callback()
         for key, task_type in effects.wakes:

@@ -4,6 +4,9 @@ retry back-off, run or activity deadline) and handles it.
 Due times live in the database, so after a restart the first sweep finds everything
 that fell due while the server was down. Creating an item that is due earlier than the
 planned wake-up pokes the sweeper (``notify_due``); a fake clock pokes it on every jump.
+When other processes share the database, items they create are not announced here:
+``max_sleep`` bounds the sleep so such items are handled at most that late (several
+sweepers racing is safe: the store claims due items with row locks).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import logging
 import math
 
+from ..store.base import StoreConflict
 from .clock import Clock
 from .service import Engine
 
@@ -23,8 +27,9 @@ _ERROR_BACKOFF = 1.0
 
 
 class Sweeper:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, max_sleep: float | None = None) -> None:
         self._engine = engine
+        self._max_sleep = max_sleep
         self._clock = clock
         self._poked = False
         self._wakeup: asyncio.Future[None] | None = None
@@ -70,6 +75,9 @@ class Sweeper:
                 next_due = await self._engine.sweep()
             except asyncio.CancelledError:
                 raise
+            except StoreConflict:  # another server took the same items first: just go again
+                await asyncio.sleep(0)
+                continue
             except Exception:
                 log.exception("sweep failed; retrying in %.0f s", _ERROR_BACKOFF)
                 next_due = self._clock.now() + _ERROR_BACKOFF
@@ -78,6 +86,8 @@ class Sweeper:
                 await asyncio.sleep(0)  # let the event loop breathe between back-to-back sweeps
                 continue
             timeout = None if next_due is None else max(_MIN_SLEEP, next_due - self._clock.now())
+            if self._max_sleep is not None:
+                timeout = self._max_sleep if timeout is None else min(timeout, self._max_sleep)
             await self._sleep(timeout)
 
     async def close(self) -> None:

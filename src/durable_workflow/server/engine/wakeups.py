@@ -2,7 +2,13 @@
 
 A task becoming ready wakes exactly one parked poll of its queue that can take its
 type; nothing else runs. An idle poll is one future in a dict: a thousand of them
-cost nothing until a task arrives. No sleep-and-recheck anywhere.
+cost nothing until a task arrives.
+
+When other processes write the same database (several servers on PostgreSQL, embedded
+clients sharing a SQLite file) their tasks reach us as ``notify`` calls from the store's
+listener (PostgreSQL LISTEN/NOTIFY) — or not at all (SQLite). ``recheck_seconds`` bounds
+how long a parked poll trusts that: it then wakes once to look again. It is a safety net,
+not the wake-up path.
 """
 
 from __future__ import annotations
@@ -33,12 +39,18 @@ class Waiter:
         return self.types is None or task_type is None or task_type in self.types
 
     async def wait(self, timeout: float) -> bool:
-        """Sleep until woken or ``timeout`` seconds pass. A wake is consumed by the caller's next lease attempt."""
+        """Sleep until woken or ``timeout`` seconds pass. A wake is consumed by the caller's next lease attempt.
+
+        Also returns True, without a wake, after the hub's ``recheck_seconds``.
+        """
+        recheck = self._hub.recheck_seconds
+        limit = timeout if recheck is None else min(timeout, recheck)
         if not self.future.done():
-            await asyncio.wait((self.future,), timeout=max(0.0, timeout))
-        woken = self.future.done() and not self.future.cancelled() and self.future.result()
+            await asyncio.wait((self.future,), timeout=max(0.0, limit))
         self._consumed = True
-        return bool(woken)
+        if not self.future.done():
+            return limit < timeout and not self._hub.closed
+        return bool(not self.future.cancelled() and self.future.result())
 
     def release(self) -> None:
         """Unpark. A wake that arrived but will not be acted on is handed to another waiter."""
@@ -53,9 +65,10 @@ class Waiter:
 class Wakeups:
     """The registry of parked polls."""
 
-    def __init__(self) -> None:
+    def __init__(self, recheck_seconds: float | None = None) -> None:
         self._parked: dict[Key, dict[Waiter, None]] = {}
         self._closed = False
+        self.recheck_seconds = recheck_seconds
 
     @property
     def closed(self) -> bool:
@@ -87,6 +100,14 @@ class Wakeups:
         if not parked:
             self._parked.pop(key, None)
         return woken
+
+    def notify_remote(self, key: Key | None, task_type: str | None) -> None:
+        """A wake-up from another process; ``key`` None: anything may have changed, wake every poll."""
+        if key is not None:
+            self.notify(key, task_type)
+            return
+        for k in list(self._parked):
+            self.notify(k, None, count=len(self._parked.get(k, ())))
 
     def parked_count(self, key: Key | None = None) -> int:
         if key is not None:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from .base import Store, StoreVersionError, Transaction
+from .base import Store, StoreConflict, StoreVersionError, Transaction, redact, retry_conflicts
 
-__all__ = ["Store", "StoreVersionError", "Transaction", "open_store"]
+__all__ = [
+    "Store",
+    "StoreConflict",
+    "StoreVersionError",
+    "Transaction",
+    "open_store",
+    "retry_conflicts",
+]
+
+_USAGE = "use sqlite:///path.db or postgresql://user@host:5432/dbname"
 
 
 async def open_store(url: str) -> Store:
     """Open (and migrate) the database named by ``url``.
 
-    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` and
-    ``sqlite:///:memory:`` are supported.
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``
+    and ``postgresql://user[:password]@host[:port]/dbname[?libpq-options]`` (or
+    ``postgres://``; needs the ``postgres`` extra) are supported.
     """
     if not isinstance(url, str) or "://" not in url:
-        raise ValueError(f"database URL must look like 'sqlite:///path.db', got {url!r}")
+        raise ValueError(f"database URL must look like a URL ({_USAGE}), got {url!r}")
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     if scheme == "sqlite":
@@ -27,9 +37,11 @@ async def open_store(url: str) -> Store:
 
         return await SqliteStore.open(path)
     if scheme in ("postgres", "postgresql"):
-        raise ValueError(
-            f"the PostgreSQL back end is not available yet (got {url!r}); use sqlite:///path.db"
-        )
+        from .postgres import PostgresStore
+
+        if not rest.strip("/"):
+            raise ValueError(f"PostgreSQL URL names no server or database: {redact(url)!r}")
+        return await PostgresStore.open(url)
     raise ValueError(
-        f"unsupported database URL scheme {scheme!r} in {url!r}; use sqlite:///path.db"
+        f"unsupported database URL scheme {scheme!r} in {redact(url)!r}; {_USAGE}"
     )

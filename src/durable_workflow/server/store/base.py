@@ -9,9 +9,12 @@ to other writers of the same rows (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: row 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import random
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .control import ControlTransaction
 from .lite_verbs import LiteTransaction
@@ -30,11 +33,59 @@ from .rows import (
     WorkflowTaskRow,
 )
 
-__all__ = ["Store", "StoreVersionError", "Transaction"]
+__all__ = [
+    "Store",
+    "StoreConflict",
+    "StoreVersionError",
+    "Transaction",
+    "WakeKey",
+    "WakeListener",
+    "redact",
+    "retry_conflicts",
+]
+
+T = TypeVar("T")
+
+WakeKey = tuple[str, str, str]  # (namespace, task queue, kind), as in engine.wakeups
+WakeListener = Callable[[WakeKey | None, str | None], None]
+"""Called when another process made a task ready: ``(key, task_type)``; ``(None, None)``
+means "notifications may have been missed" (listener reconnected): re-check every poll."""
 
 
 class StoreVersionError(RuntimeError):
     """The database was written by a newer version of the code."""
+
+
+class StoreConflict(RuntimeError):
+    """A concurrent transaction won a race (deadlock, lock timeout, duplicate key, SQLite busy).
+
+    The losing transaction was rolled back entirely, so running the whole operation again
+    is safe, and it will then see the winner's writes (e.g. the workflow that a concurrent
+    start created, or the signal request a concurrent retry recorded).
+    """
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+_RETRIES = 30
+
+
+async def retry_conflicts(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run ``operation`` (one or more whole store transactions), again on :class:`StoreConflict`.
+
+    Jittered, capped back-off so racing servers do not collide again in lock step.
+    """
+    for attempt in range(_RETRIES):
+        try:
+            return await operation()
+        except StoreConflict:
+            if attempt == _RETRIES - 1:
+                raise
+            await asyncio.sleep(random.uniform(0.0, min(0.05, 0.001 * 2**attempt)))
+    raise AssertionError("unreachable")
 
 
 class Transaction(ModelTransaction, ControlTransaction, LiteTransaction, Protocol):
@@ -160,13 +211,26 @@ class Transaction(ModelTransaction, ControlTransaction, LiteTransaction, Protoco
 
     async def insert_signal_request(self, row: SignalRequestRow) -> None: ...
 
+    async def publish_wakes(self, wakes: Sequence[tuple[WakeKey, str | None]]) -> None:
+        """Tell other processes on this database, at commit, that these tasks became ready."""
+        ...
+
 
 class Store(Protocol):
     """An open database: hands out transactions."""
 
     dialect: str
+    # Other processes may write this database: parked polls re-check this often (seconds)
+    # even without a wake-up, and the sweeper never sleeps longer than ``max_sweep_sleep``,
+    # so items created elsewhere are seen even if a notification is missed.
+    poll_recheck_seconds: float | None
+    max_sweep_sleep: float | None
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def listen(self, listener: WakeListener) -> None:
+        """Deliver other processes' wake-ups to ``listener`` until :meth:`close` (no-op if unsupported)."""
+        ...
 
     async def ping(self) -> None: ...
 

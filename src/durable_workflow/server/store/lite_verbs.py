@@ -15,7 +15,7 @@ from . import schema
 from .rows import LiteRunFilter, LiteRunRow, LiteStepRow
 
 if TYPE_CHECKING:
-    from .sqlite import _Mapper
+    from ._mapper import Mapper as _Mapper
 
 
 class LiteTransaction(Protocol):
@@ -48,7 +48,7 @@ class LiteTransaction(Protocol):
 
 @functools.cache
 def _mappers() -> tuple[_Mapper[LiteRunRow], _Mapper[LiteStepRow], str]:
-    from .sqlite import _Mapper  # late: sqlite.py mixes this module in
+    from ._mapper import Mapper as _Mapper
 
     runs = _Mapper(schema.LITE_RUNS, LiteRunRow)
     steps = _Mapper(schema.LITE_STEPS, LiteStepRow)

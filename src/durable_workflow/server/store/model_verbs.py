@@ -14,7 +14,7 @@ from . import schema
 from .rows import CancelRequestRow, ChildCallRow, UpdateRow, WorkerRow
 
 if TYPE_CHECKING:
-    from .sqlite import _Mapper
+    from ._mapper import Mapper as _Mapper
 
 
 class ModelTransaction(Protocol):
@@ -57,7 +57,7 @@ class ModelTransaction(Protocol):
 
 @functools.cache
 def _mappers() -> tuple[_Mapper[ChildCallRow], _Mapper[UpdateRow], _Mapper[CancelRequestRow], _Mapper[WorkerRow]]:
-    from .sqlite import _Mapper  # late: sqlite.py mixes this module in
+    from ._mapper import Mapper as _Mapper
 
     return (
         _Mapper(schema.CHILD_CALLS, ChildCallRow),

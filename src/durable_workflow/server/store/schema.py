@@ -564,7 +564,7 @@ _POSTGRES_TYPES: Final = {
     "text": "TEXT",
     "int": "BIGINT",
     "real": "DOUBLE PRECISION",
-    "json": "JSONB",
+    "json": "TEXT",  # exact JSON text, as in SQLite: see _mapper.py
     "bool": "BOOLEAN",
     "serial": "BIGSERIAL",
 }

@@ -5,19 +5,27 @@ Every engine operation is one ``BEGIN IMMEDIATE … COMMIT`` guarded by an ``asy
 inside a transaction, so the lock only orders transactions). WAL + ``synchronous=FULL``
 makes an acknowledged commit durable. No thread pool: a transaction costs tens of
 microseconds plus one fsync, far less than a thread hop per statement.
+
+Several processes may share one file (embedded clients; ``dw server start`` refuses a
+second *server*, see ``lockfile.py``). Another process holding the write lock makes
+``BEGIN IMMEDIATE`` busy: we wait a little in SQLite (short ``busy_timeout``, which blocks
+the loop) and then retry with ``asyncio.sleep`` until ``_BUSY_DEADLINE``; a busy error
+anywhere else becomes :class:`StoreConflict`, which the API retries. Users never see
+"database is locked". Other processes' tasks do not wake our parked polls, so polls
+re-check every ``poll_recheck_seconds`` and the sweeper wakes at least every second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from . import schema
-from .base import StoreVersionError
+from ._mapper import Mapper, dumps
+from .base import StoreConflict, StoreVersionError, WakeKey, WakeListener
 from .lite_verbs import SqliteLiteVerbs
 from .migrations import LATEST_VERSION, pending
 from .model_verbs import SqliteModelVerbs
@@ -39,67 +47,25 @@ from .sqlite_control import SqliteControlVerbs, compile_visibility
 T = TypeVar("T")
 
 _OPEN_TASK = ("delayed", "ready", "leased")
-_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-_BUSY_GIVE_UP_SECONDS = 300.0
+_OPEN_BUSY_MS = 5000  # opening/migrating may wait for another process's checkpoint
+_BUSY_MS = 20  # per attempt inside a running server: keep the event loop responsive
+_BUSY_DEADLINE = 30.0
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in (5, 6) or "locked" in str(exc)
 
 
-class _Mapper(Generic[T]):
-    """Tuple <-> row object for one table, decoding JSON and boolean columns."""
-
-    def __init__(self, table: schema.Table, cls: type[T]) -> None:
-        self.table = table.name
-        self.cls = cls
-        self.names = table.column_names
-        self.select = f"SELECT {', '.join(self.names)} FROM {table.name}"
-        self.json_cols = table.json_columns
-        self.bool_cols = table.bool_columns
-        self._json_idx = [i for i, n in enumerate(self.names) if n in self.json_cols]
-        self._bool_idx = [i for i, n in enumerate(self.names) if n in self.bool_cols]
-        cols = ", ".join(self.names)
-        marks = ", ".join("?" * len(self.names))
-        self.insert = f"INSERT INTO {table.name} ({cols}) VALUES ({marks})"
-
-    def row(self, values: Sequence[Any]) -> T:
-        if not self._json_idx and not self._bool_idx:
-            return self.cls(*values)
-        v = list(values)
-        for i in self._json_idx:
-            if v[i] is not None:
-                v[i] = json.loads(v[i])
-        for i in self._bool_idx:
-            v[i] = bool(v[i])
-        return self.cls(*v)
-
-    def rows(self, cursor: Iterable[Sequence[Any]]) -> list[T]:
-        return [self.row(r) for r in cursor]
-
-    def encode(self, name: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if name in self.json_cols:
-            return _dumps(value)
-        if name in self.bool_cols:
-            return 1 if value else 0
-        return value
-
-    def values(self, obj: T) -> tuple[Any, ...]:
-        return tuple(self.encode(n, getattr(obj, n)) for n in self.names)
-
-
-_NS = _Mapper(schema.NAMESPACES, NamespaceRow)
-_WF = _Mapper(schema.WORKFLOWS, WorkflowRow)
-_RUN = _Mapper(schema.RUNS, RunRow)
-_EVT = _Mapper(schema.HISTORY_EVENTS, EventRow)
-_INBOX = _Mapper(schema.RUN_INBOX, InboxRow)
-_WFT = _Mapper(schema.WORKFLOW_TASKS, WorkflowTaskRow)
-_ACT = _Mapper(schema.ACTIVITY_TASKS, ActivityRow)
-_TIMER = _Mapper(schema.TIMERS, TimerRow)
-_WORKER = _Mapper(schema.WORKERS, WorkerRow)
-_SIG = _Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
+_NS = Mapper(schema.NAMESPACES, NamespaceRow)
+_WF = Mapper(schema.WORKFLOWS, WorkflowRow)
+_RUN = Mapper(schema.RUNS, RunRow)
+_EVT = Mapper(schema.HISTORY_EVENTS, EventRow)
+_INBOX = Mapper(schema.RUN_INBOX, InboxRow)
+_WFT = Mapper(schema.WORKFLOW_TASKS, WorkflowTaskRow)
+_ACT = Mapper(schema.ACTIVITY_TASKS, ActivityRow)
+_TIMER = Mapper(schema.TIMERS, TimerRow)
+_WORKER = Mapper(schema.WORKERS, WorkerRow)
+_SIG = Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
 class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
@@ -110,14 +76,14 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
 
     # -- generic helpers -------------------------------------------------------------
 
-    def _one(self, mapper: _Mapper[T], where: str, args: Sequence[Any]) -> T | None:
+    def _one(self, mapper: Mapper[T], where: str, args: Sequence[Any]) -> T | None:
         row = self._c.execute(f"{mapper.select} WHERE {where}", args).fetchone()
         return None if row is None else mapper.row(row)
 
-    def _many(self, mapper: _Mapper[T], where: str, args: Sequence[Any]) -> list[T]:
+    def _many(self, mapper: Mapper[T], where: str, args: Sequence[Any]) -> list[T]:
         return mapper.rows(self._c.execute(f"{mapper.select} WHERE {where}", args))
 
-    def _update(self, mapper: _Mapper[Any], key: dict[str, Any], changes: dict[str, Any]) -> None:
+    def _update(self, mapper: Mapper[Any], key: dict[str, Any], changes: dict[str, Any]) -> None:
         if not changes:
             return
         sets = ", ".join(f"{k} = ?" for k in changes)
@@ -217,7 +183,7 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
         self._c.execute(
             "INSERT INTO run_inbox (run_id, event_type, payload, recorded_at, wakes, wait_id)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, event_type, _dumps(payload), recorded_at, 1 if wakes else 0, wait_id),
+            (run_id, event_type, dumps(payload), recorded_at, 1 if wakes else 0, wait_id),
         )
 
     async def take_inbox(self, run_id: str) -> list[InboxRow]:
@@ -257,7 +223,7 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
         args: list[Any] = [namespace, task_queue, now]
         if workflow_types is not None:
             where += " AND workflow_type IN (SELECT value FROM json_each(?))"
-            args.append(_dumps(list(workflow_types)))
+            args.append(dumps(list(workflow_types)))
         return self._one(_WFT, where + " ORDER BY visible_at LIMIT 1", args)
 
     async def workflow_task_by_poll(self, poll_request_id: str) -> WorkflowTaskRow | None:
@@ -307,7 +273,7 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
         args: list[Any] = [namespace, task_queue, now]
         if activity_types is not None:
             where += " AND activity_type IN (SELECT value FROM json_each(?))"
-            args.append(_dumps(list(activity_types)))
+            args.append(dumps(list(activity_types)))
         return self._one(_ACT, where + " ORDER BY visible_at LIMIT 1", args)
 
     async def activity_by_poll(self, poll_request_id: str) -> ActivityRow | None:
@@ -425,11 +391,16 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
     async def insert_signal_request(self, row: SignalRequestRow) -> None:
         self._c.execute(_SIG.insert, _SIG.values(row))
 
+    async def publish_wakes(self, wakes: Sequence[tuple[WakeKey, str | None]]) -> None:
+        """Nothing to publish: other processes find new tasks by re-checking (see module doc)."""
+
 
 class SqliteStore:
     """A SQLite database file (or ``:memory:``) opened for one server process."""
 
     dialect = "sqlite"
+    poll_recheck_seconds: float | None = 1.0
+    max_sweep_sleep: float | None = 1.0
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
@@ -450,8 +421,10 @@ class SqliteStore:
                         f"could not switch {path} to WAL journal mode (got {mode!r})"
                     )
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={_OPEN_BUSY_MS}")
             conn.execute("PRAGMA temp_store=MEMORY")
             _migrate(conn, path)
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         except BaseException:
             conn.close()
             raise
@@ -463,37 +436,41 @@ class SqliteStore:
             await self._begin()
             try:
                 yield self._tx
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise StoreConflict(f"{self.path} is busy in another process") from exc
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise StoreConflict(f"{self.path} is busy in another process") from exc
                 raise
 
     async def _begin(self) -> None:
-        """``BEGIN IMMEDIATE``, retried while another process holds the write lock.
-
-        ``busy_timeout`` already waits inside SQLite; this outer loop covers a writer that
-        holds the lock longer than that, so other processes never see "database is locked".
-        """
-        waited = 0.0
-        delay = 0.002
+        """``BEGIN IMMEDIATE``, waiting (without blocking the loop) while another process writes."""
+        deadline = asyncio.get_running_loop().time() + _BUSY_DEADLINE
+        delay = 0.001
         while True:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if (
-                    exc.sqlite_errorcode & 0xFF not in _BUSY_CODES
-                    or waited >= _BUSY_GIVE_UP_SECONDS
-                ):
+                if not _is_busy(exc):
                     raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise StoreConflict(
+                        f"{self.path} stayed locked by another process for {_BUSY_DEADLINE:.0f} s"
+                    ) from exc
             await asyncio.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 0.1)
+            delay = min(delay * 2, 0.05)
+
+    async def listen(self, listener: WakeListener) -> None:
+        """SQLite has no notifications; see ``poll_recheck_seconds``."""
 
     async def ping(self) -> None:
         async with self._lock:
