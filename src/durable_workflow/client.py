@@ -31,9 +31,8 @@ from durable_workflow.external_storage import (
     DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES,
     ExternalPayloadCache,
     ExternalStorageDriver,
-    externalize_envelope,
-    is_external_reference_envelope,
-    resolve_external_envelope,
+    externalize_payloads,
+    resolve_payloads,
 )
 from durable_workflow.metrics import (
     CLIENT_REQUEST_DURATION,
@@ -520,27 +519,10 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
         driver = self.external_storage
         assert driver is not None
 
-        def walk(value: Any) -> Any:
-            if isinstance(value, dict):
-                if "codec" in value and isinstance(value.get("blob"), str):
-                    return externalize_envelope(value, driver, threshold)
-                return {k: walk(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            return value
-
-        return await asyncio.to_thread(walk, body)
+        return await asyncio.to_thread(externalize_payloads, body, driver, threshold)
 
     def _resolve_references(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if is_external_reference_envelope(value):
-                return resolve_external_envelope(
-                    value, self.external_storage, cache=self.external_payload_cache
-                )
-            return {k: self._resolve_references(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._resolve_references(v) for v in value]
-        return value
+        return resolve_payloads(value, self.external_storage, cache=self.external_payload_cache)
 
     def _record_request(
         self, method: str, route: str, plane: str, status: str, outcome: str, started: float

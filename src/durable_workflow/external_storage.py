@@ -43,9 +43,11 @@ __all__ = [
     "delete_external_payload",
     "external_storage_driver_from_policy",
     "external_storage_envelope",
+    "externalize_payloads",
     "fetch_external_payload",
     "is_external_reference_envelope",
     "resolve_external_envelope",
+    "resolve_payloads",
     "store_external_payload",
 ]
 
@@ -397,6 +399,45 @@ def resolve_external_envelope(
     ref = ExternalPayloadReference.from_dict(env.get("external_storage"))
     data = fetch_external_payload(driver, ref, cache=cache)
     return {"codec": env.get("codec") or ref.codec, "blob": data.decode("utf-8")}
+
+
+def externalize_payloads(value: Any, driver: ExternalStorageDriver, threshold_bytes: int) -> Any:
+    """A copy of ``value`` (any JSON document) with every inline envelope whose blob is over
+    ``threshold_bytes`` stored through ``driver`` and replaced by its reference envelope."""
+    if isinstance(value, dict):
+        if "codec" in value and isinstance(value.get("blob"), str):
+            return externalize_envelope(value, driver, threshold_bytes)
+        return {k: externalize_payloads(v, driver, threshold_bytes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [externalize_payloads(v, driver, threshold_bytes) for v in value]
+    return value
+
+
+def resolve_payloads(
+    value: Any, driver: ExternalStorageDriver | None, *, cache: ExternalPayloadCache | None = None
+) -> Any:
+    """A copy of ``value`` with every reference envelope fetched back inline, size and hash
+    verified (``ExternalPayloadIntegrityError`` otherwise). Values without references are
+    returned as they are, not copied."""
+    if isinstance(value, dict):
+        if is_external_reference_envelope(value):
+            return resolve_external_envelope(value, driver, cache=cache)
+        if not _holds_reference(value):
+            return value
+        return {k: resolve_payloads(v, driver, cache=cache) for k, v in value.items()}
+    if isinstance(value, list):
+        if not _holds_reference(value):
+            return value
+        return [resolve_payloads(v, driver, cache=cache) for v in value]
+    return value
+
+
+def _holds_reference(value: Any) -> bool:
+    if isinstance(value, dict):
+        return is_external_reference_envelope(value) or any(_holds_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_reference(v) for v in value)
+    return False
 
 
 def external_storage_driver_from_policy(

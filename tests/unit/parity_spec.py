@@ -357,16 +357,13 @@ SPEC: list[Row] = [
     sig(f"{WF}:commands_to_server_commands",
         "(commands, task_queue, *, payload_codec=serializer.AVRO_CODEC,"
         " size_warning=serializer.DEFAULT_PAYLOAD_SIZE_WARNING, warning_context=None,"
-        " external_storage=None, external_storage_threshold_bytes=None)",
-        missing={"external_storage": O5, "external_storage_threshold_bytes": O5}),
+        " external_storage=None, external_storage_threshold_bytes=None)"),
     sig(f"{WF}:query_state",
         "(workflow_cls, history_events, start_input, query_name, args=None, *, workflow_id=None,"
-        " run_id='', payload_codec=None, external_storage=None, external_storage_cache=None)",
-        missing={"external_storage": O5, "external_storage_cache": O5}),
+        " run_id='', payload_codec=None, external_storage=None, external_storage_cache=None)"),
     sig(f"{WF}:apply_update",
         "(workflow_cls, history_events, start_input, update_id, *, workflow_id=None, run_id='',"
-        " payload_codec=None, external_storage=None, external_storage_cache=None)",
-        missing={"external_storage": O5, "external_storage_cache": O5}),
+        " payload_codec=None, external_storage=None, external_storage_cache=None)"),
     # ------------------------------------------------------------------ activities (001)
     sig("durable_workflow.activity:defn", "(*, name=...)", strict=False),
     sig("durable_workflow.activity:context", "()"),

@@ -6,12 +6,15 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import serializer
 from ..protocol import codec
 from ..protocol import commands as wire
 from ..retry_policy import ActivityRetryPolicy, ChildWorkflowRetryPolicy, retry_policy_to_wire
+
+if TYPE_CHECKING:
+    from ..external_storage import ExternalStorageDriver
 
 __all__ = [
     "DEFAULT_PAYLOAD_SIZE_WARNING",
@@ -336,11 +339,33 @@ def commands_to_server_commands(
     payload_codec: str = codec.AVRO_CODEC,
     size_warning: int | None = DEFAULT_PAYLOAD_SIZE_WARNING,
     warning_context: str | None = None,
+    external_storage: ExternalStorageDriver | None = None,
+    external_storage_threshold_bytes: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Convert workflow commands to the server wire shape (``queue`` defaults to ``task_queue``)."""
+    """Convert workflow commands to the server wire shape (``queue`` defaults to ``task_queue``).
+
+    With ``external_storage``, every payload larger than ``external_storage_threshold_bytes``
+    (default 256 KiB) is written through the driver and sent as a reference envelope.
+    """
     if payload_codec != codec.AVRO_CODEC:
         raise ValueError(
             f"unsupported_payload_codec: {payload_codec!r} (the SDK writes only 'avro')"
         )
     encoder = _Encoder(size_warning, warning_context)
-    return [command_to_wire(c, task_queue, encoder) for c in commands]
+    out = [command_to_wire(c, task_queue, encoder) for c in commands]
+    if external_storage is None:
+        return out
+    from .. import external_storage as ext
+
+    threshold = external_storage_threshold_bytes or ext.DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES
+    for command in out:
+        result = command.get("result")
+        # A side effect's result is a bare blob on the wire; once stored it travels as a
+        # reference envelope instead (payloads.md 4.2 and 6.1).
+        if command["type"] == wire.RECORD_SIDE_EFFECT and isinstance(result, str):
+            stored = ext.externalize_envelope(
+                {"codec": codec.AVRO_CODEC, "blob": result}, external_storage, threshold
+            )
+            if "external_storage" in stored:
+                command["result"] = stored
+    return [ext.externalize_payloads(c, external_storage, threshold) for c in out]

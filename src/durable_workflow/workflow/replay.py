@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryFailed, UpdateRejected
 from ..protocol.codec import PayloadEncodeError
@@ -27,6 +27,9 @@ from ._definition import get_definition
 from ._driver import CATCHABLE, HandlerFailed, Run, qualified_name
 from ._history import History, index_history
 from ._payloads import PayloadReader
+
+if TYPE_CHECKING:
+    from ..external_storage import ExternalPayloadCache, ExternalStorageDriver
 
 __all__ = [
     "ReplayOutcome",
@@ -211,6 +214,21 @@ def _apply_update(run: Run, update_id: str) -> CompleteUpdate | FailUpdate:
     return CompleteUpdate(update_id, result)
 
 
+def _inline_payloads(
+    history_events: Iterable[dict[str, Any]],
+    driver: ExternalStorageDriver | None,
+    cache: ExternalPayloadCache | None,
+) -> list[dict[str, Any]]:
+    """History with externally stored payloads fetched back inline (verified), once, up front."""
+    events = list(history_events)
+    if driver is None:
+        return events
+    from ..external_storage import resolve_payloads
+
+    resolved: list[dict[str, Any]] = resolve_payloads(events, driver, cache=cache)
+    return resolved
+
+
 def apply_update(
     workflow_cls: type,
     history_events: Iterable[dict[str, Any]],
@@ -220,8 +238,11 @@ def apply_update(
     workflow_id: str | None = None,
     run_id: str = "",
     payload_codec: str | None = None,
+    external_storage: ExternalStorageDriver | None = None,
+    external_storage_cache: ExternalPayloadCache | None = None,
 ) -> CompleteUpdate | FailUpdate:
     """Rebuild the workflow's state from history and run the accepted update ``update_id``."""
+    history_events = _inline_payloads(history_events, external_storage, external_storage_cache)
     run = _prepare(
         workflow_cls,
         history_events,
@@ -246,8 +267,11 @@ def query_state(
     workflow_id: str | None = None,
     run_id: str = "",
     payload_codec: str | None = None,
+    external_storage: ExternalStorageDriver | None = None,
+    external_storage_cache: ExternalPayloadCache | None = None,
 ) -> Any:
     """Replay to the current state and call query ``query_name``; failures raise ``QueryFailed``."""
+    history_events = _inline_payloads(history_events, external_storage, external_storage_cache)
     run = _prepare(
         workflow_cls,
         history_events,
