@@ -7,6 +7,7 @@ The only error this module produces itself is for a body that is not JSON.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -34,7 +35,38 @@ def _bad_json(message: str) -> Response:
     return Response(json.dumps(payload).encode(), status_code=400, media_type=_JSON)
 
 
-def create_app(config: ServerConfig | None = None, *, runtime: ServerRuntime | None = None) -> Starlette:
+async def _client_gone(request: Request) -> None:
+    """Return once the client has disconnected (the body was already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _dispatch_while_connected(
+    runtime: ServerRuntime, request: Request, api_request: ApiRequest
+) -> Response | None:
+    """Dispatch a long poll, abandoning it if the client hangs up first.
+
+    A poll whose client went away (a crashed worker, or one that timed out its own request)
+    must not lease the next task: nobody would receive it, and it would sit until its
+    lease expired. Cancelling the dispatch while it waits leaves the task for the next poll.
+    """
+    work = asyncio.ensure_future(runtime.api.dispatch(api_request))
+    gone = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if work.done():
+        return _encode(work.result())
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await work
+    return None
+
+
+def create_app(
+    config: ServerConfig | None = None, *, runtime: ServerRuntime | None = None
+) -> Starlette:
     """Build the ASGI app. With ``runtime`` the caller owns its lifetime; else the app opens one."""
     state: dict[str, ServerRuntime] = {}
 
@@ -67,7 +99,12 @@ def create_app(config: ServerConfig | None = None, *, runtime: ServerRuntime | N
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]},
             body=body,
         )
-        return _encode(await state["runtime"].api.dispatch(api_request))
+        runtime_ = state["runtime"]
+        if api_request.path.endswith("/poll"):
+            answered = await _dispatch_while_connected(runtime_, request, api_request)
+            # Nobody is listening any more; any response is discarded by the server.
+            return answered or Response(status_code=499)
+        return _encode(await runtime_.api.dispatch(api_request))
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)], lifespan=lifespan)
