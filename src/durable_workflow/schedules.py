@@ -355,18 +355,9 @@ class ScheduleClientMixin:
         body: dict[str, Any] = {"spec": spec.to_wire(), "action": self._action_wire(action)}
         if schedule_id is not None:
             body["schedule_id"] = schedule_id
-        for key, value in (
-            ("overlap_policy", overlap_policy),
-            ("jitter_seconds", jitter_seconds),
-            ("max_runs", max_runs),
-            ("note", note),
-        ):
-            if value is not None:
-                body[key] = value
-        if memo is not None:
-            body["memo"] = dict(memo)
-        if search_attributes is not None:
-            body["search_attributes"] = dict(search_attributes)
+        body.update(
+            _optional_fields(overlap_policy, jitter_seconds, max_runs, note, memo, search_attributes)
+        )
         if paused:
             body["paused"] = True
         data = await self._call(_CONTROL, "POST", "/schedules", body=body, context=schedule_id)
@@ -430,18 +421,9 @@ class ScheduleClientMixin:
             body["spec"] = spec.to_wire()
         if action is not None:
             body["action"] = self._action_wire(action)
-        for key, value in (
-            ("overlap_policy", overlap_policy),
-            ("jitter_seconds", jitter_seconds),
-            ("max_runs", max_runs),
-            ("note", note),
-        ):
-            if value is not None:
-                body[key] = value
-        if memo is not None:
-            body["memo"] = dict(memo)
-        if search_attributes is not None:
-            body["search_attributes"] = dict(search_attributes)
+        body.update(
+            _optional_fields(overlap_policy, jitter_seconds, max_runs, note, memo, search_attributes)
+        )
         await self._call(
             _CONTROL, "PUT", "/schedules/{id}", {"id": schedule_id}, body=body, context=schedule_id
         )
@@ -583,3 +565,29 @@ class ScheduleClientMixin:
             if not page.has_more or page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+
+def _optional_fields(
+    overlap_policy: str | None,
+    jitter_seconds: int | None,
+    max_runs: int | None,
+    note: str | None,
+    memo: Mapping[str, Any] | None,
+    search_attributes: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The schedule fields a create or update request sends only when the caller set them."""
+    out: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("overlap_policy", overlap_policy),
+            ("jitter_seconds", jitter_seconds),
+            ("max_runs", max_runs),
+            ("note", note),
+        )
+        if value is not None
+    }
+    if memo is not None:
+        out["memo"] = dict(memo)
+    if search_attributes is not None:
+        out["search_attributes"] = dict(search_attributes)
+    return out
