@@ -134,6 +134,16 @@ async def test_search_attributes_filter_workflows(client: Client, db_url: str) -
     # SQL semantics: a workflow without the attribute matches neither Region = 'eu' nor its NOT.
     assert await ids("NOT Region = 'eu' AND ExecutionStatus = 'pending'") == ["o-2"]
     assert await ids("`Score` >= 2.5") == ["o-2", "o-3"]
+    # The same answers on both back ends (SQLite json_extract, PostgreSQL jsonb), edge cases:
+    assert await ids("Tags != 'gift'") == ["o-3", "x-1"]  # an absent list contains nothing
+    assert await ids("Tags IN ('rush', 'none')") == ["o-1"]
+    assert await ids("Title != 'order'") == ["o-3"]  # absent text is NULL: no match
+    assert await ids("Title = 'ORDER'") == ["o-1", "o-2"]  # case-insensitive substring
+    assert await ids("Vip = false") == ["o-2", "o-3"]
+    assert await ids("Priority NOT IN (1)") == ["o-1", "o-3"]
+    assert await ids("Score > 1 AND Score <= 9") == ["o-2", "o-3"]
+    assert await ids("DueAt IS NOT NULL AND StartTime > '2000-01-01T00:00:00Z'") == [
+        "o-1", "o-2", "o-3"]
     assert await ids("o-") == ["o-1", "o-2", "o-3"]  # a plain fragment stays a substring search
 
     before = dump(db_url)
