@@ -49,10 +49,16 @@ class Env:
         runner = asyncio.create_task(worker.run())
         try:
             await wait_until(lambda: _registered(self, worker.worker_id))
+            if workflows:  # queries and update validators need its query poller seen
+                await wait_until(lambda: self._query_poller_seen(task_queue))
             yield worker
         finally:
             await worker.stop()
             await runner
+
+    def _query_poller_seen(self, task_queue: str) -> bool:
+        # Engine internals: no API says "this worker's query poller has polled" yet.
+        return bool(self.runtime.engine._queries().pollers.get(("default", task_queue)))
 
     async def events(self, workflow_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
         if run_id is None:
