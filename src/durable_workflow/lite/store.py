@@ -289,6 +289,8 @@ async def _open_shared(url: str) -> _Shared:
         raise StoreUnavailableError(str(exc).replace(url, _redact(url))) from None
     except ImportError as exc:
         raise StoreUnavailableError(f"cannot open {_redact(url)}: {exc}") from exc
+    except ConnectionError as exc:  # unreachable server; the message names the redacted URL
+        raise StoreUnavailableError(str(exc)) from exc
 
 
 def _redact(url: str) -> str:
@@ -523,8 +525,10 @@ class SQLiteStore(_ServerBackedStore):
 class PostgresStore(_ServerBackedStore):
     """A PostgreSQL database (``postgresql://user:pass@host/db``) via the server's store.
 
-    Needs the server's PostgreSQL back end (``pip install 'durable-workflow-py[postgres]'``);
-    until it is available, the first operation raises :class:`StoreUnavailableError`.
+    Needs the ``postgres`` extra (``pip install 'durable-workflow-py[postgres]'``). Any number
+    of processes may share the database; a run is leased to one of them at a time. If the
+    driver is missing or the server unreachable, the first operation raises
+    :class:`StoreUnavailableError`.
     """
 
     def __init__(self, url: str) -> None:

@@ -1,9 +1,10 @@
-"""Real processes and SIGKILL: completed steps never run again; one executor per run."""
+"""Real processes and SIGKILL: completed steps never run again; one executor per run.
+
+The races between processes run on a SQLite file and on a PostgreSQL database of their own."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BACKENDS
+from tests.support.db import rows
 from tests.support.processes import child_env
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +55,14 @@ def sigkill(proc: subprocess.Popen[str]) -> None:
     proc.wait(10)
 
 
+@pytest.fixture(params=BACKENDS)
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database several processes share: a SQLite file or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_fresh_url"))
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
 def executions(effects: Path) -> Counter[str]:
     return Counter(line.split()[1] for line in effects.read_text().splitlines())
 
@@ -85,8 +96,8 @@ def test_loop_with_step_id_resumes_mid_loop(tmp_path: Path) -> None:
     assert executions(effects) == Counter({f"item{i}": 1 for i in range(10)})
 
 
-def test_two_processes_resume_one_crashed_run_at_once(tmp_path: Path) -> None:
-    db, effects = str(tmp_path / "race.db"), tmp_path / "effects.txt"
+def test_two_processes_resume_one_crashed_run_at_once(tmp_path: Path, shared_db: str) -> None:
+    db, effects = shared_db, tmp_path / "effects.txt"
     first = start("pipeline", db, str(effects), "--pause-after", "2")
     read_until(first, "paused")
     sigkill(first)
@@ -102,14 +113,11 @@ def test_two_processes_resume_one_crashed_run_at_once(tmp_path: Path) -> None:
     assert len(pids) == 1
 
 
-def test_two_processes_500_workflows_each_on_one_file(tmp_path: Path) -> None:
-    db = str(tmp_path / "shared.db")
+def test_two_processes_500_workflows_each_on_one_database(shared_db: str) -> None:
+    db = shared_db
     at = str(time.time() + 1.5)
     procs = [start("many", db, prefix, "500", "--start-at", at) for prefix in ("a", "b")]
     results = [finish(p, timeout=90) for p in procs]
     assert results == [{"ok": 500, "errors": [], "error_count": 0}] * 2
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT status, count(*) FROM lite_runs GROUP BY status").fetchall() == [
-            ("completed", 1000)
-        ]
-        assert conn.execute("SELECT count(*) FROM lite_steps").fetchone() == (2000,)
+    assert rows(db, "SELECT status, count(*) FROM lite_runs GROUP BY status") == [("completed", 1000)]
+    assert rows(db, "SELECT count(*) FROM lite_steps") == [(2000,)]

@@ -1,13 +1,12 @@
-"""Control-plane fixtures: a server runtime on a real SQLite file with a fake clock, and an SDK
-Client wired straight to its ``Api.dispatch`` (JSON round-tripped, like the wire)."""
+"""Control-plane fixtures: a server runtime with a fake clock on a real SQLite file or PostgreSQL
+database (``db_url`` is ``store_url``, parametrised over both back ends in tests/conftest.py),
+and an SDK Client wired straight to its ``Api.dispatch`` (JSON round-tripped, like the wire)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from durable_workflow import Client
 from durable_workflow._transport import RuntimeTransport
 from durable_workflow.server.engine.clock import FakeClock
 from durable_workflow.server.runtime import ServerConfig, ServerRuntime
+from tests.support import db
 
 
 def ApiTransport(runtime: ServerRuntime) -> RuntimeTransport:
@@ -24,8 +24,8 @@ def ApiTransport(runtime: ServerRuntime) -> RuntimeTransport:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "control.db"
+def db_url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture
@@ -34,8 +34,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def runtime(db_path: Path, clock: FakeClock) -> AsyncIterator[ServerRuntime]:
-    rt = await ServerRuntime.open(ServerConfig(db_url=f"sqlite:///{db_path}", clock=clock))
+async def runtime(db_url: str, clock: FakeClock) -> AsyncIterator[ServerRuntime]:
+    rt = await ServerRuntime.open(ServerConfig(db_url=db_url, clock=clock))
     try:
         yield rt
     finally:
@@ -52,10 +52,7 @@ def make_client(runtime: ServerRuntime, **kwargs: Any) -> Client:
     return Client("http://in-process", transport=ApiTransport(runtime), **kwargs)
 
 
-def dump(db_path: Path) -> list[str]:
-    """Every row of every table: proves a rejected request changed nothing."""
-    with sqlite3.connect(db_path) as conn:
-        return list(conn.iterdump())
+dump = db.dump  # every row of every table: proves a rejected request changed nothing
 
 
 async def wait_for(

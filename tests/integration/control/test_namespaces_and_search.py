@@ -49,10 +49,9 @@ async def test_namespace_lifecycle_and_isolation(client: Client, runtime: Server
         await client.describe_namespace("nowhere")
 
 
-async def test_namespace_created_by_another_process_is_usable(db_path: Path) -> None:
-    url = f"sqlite:///{db_path}"
-    one = await ServerRuntime.open(ServerConfig(db_url=url))
-    two = await ServerRuntime.open(ServerConfig(db_url=url))
+async def test_namespace_created_by_another_process_is_usable(db_url: str) -> None:
+    one = await ServerRuntime.open(ServerConfig(db_url=db_url))
+    two = await ServerRuntime.open(ServerConfig(db_url=db_url))
     try:
         async with make_client(one) as c1, make_client(two, namespace="tenant-a") as c2:
             with pytest.raises(NamespaceNotFound):
@@ -64,9 +63,9 @@ async def test_namespace_created_by_another_process_is_usable(db_path: Path) -> 
         await two.close()
 
 
-async def test_namespace_bad_input(client: Client, db_path: Path) -> None:
+async def test_namespace_bad_input(client: Client, db_url: str) -> None:
     await client.create_namespace("taken")
-    before = dump(db_path)
+    before = dump(db_url)
     for name, retention in (("Bad Name", 30), ("taken", 30), ("ok-name", 0)):
         with pytest.raises(InvalidArgument):
             await client.create_namespace(name, retention_days=retention)
@@ -76,7 +75,7 @@ async def test_namespace_bad_input(client: Client, db_path: Path) -> None:
         await client.set_namespace_external_storage("taken", driver="ftp")
     with pytest.raises(InvalidArgument):
         await client.set_namespace_external_storage("taken", driver="s3", config={})
-    assert dump(db_path) == before
+    assert dump(db_url) == before
 
 
 async def test_external_storage_policy_and_storage_test(client: Client, tmp_path: Path) -> None:
@@ -96,7 +95,7 @@ async def test_external_storage_policy_and_storage_test(client: Client, tmp_path
         )
 
 
-async def test_search_attributes_filter_workflows(client: Client, db_path: Path) -> None:
+async def test_search_attributes_filter_workflows(client: Client, db_url: str) -> None:
     types = {
         "Region": "keyword", "Title": "text", "Priority": "int", "Score": "double",
         "Vip": "bool", "DueAt": "datetime", "Tags": "keyword_list",
@@ -135,9 +134,19 @@ async def test_search_attributes_filter_workflows(client: Client, db_path: Path)
     # SQL semantics: a workflow without the attribute matches neither Region = 'eu' nor its NOT.
     assert await ids("NOT Region = 'eu' AND ExecutionStatus = 'pending'") == ["o-2"]
     assert await ids("`Score` >= 2.5") == ["o-2", "o-3"]
+    # The same answers on both back ends (SQLite json_extract, PostgreSQL jsonb), edge cases:
+    assert await ids("Tags != 'gift'") == ["o-3", "x-1"]  # an absent list contains nothing
+    assert await ids("Tags IN ('rush', 'none')") == ["o-1"]
+    assert await ids("Title != 'order'") == ["o-3"]  # absent text is NULL: no match
+    assert await ids("Title = 'ORDER'") == ["o-1", "o-2"]  # case-insensitive substring
+    assert await ids("Vip = false") == ["o-2", "o-3"]
+    assert await ids("Priority NOT IN (1)") == ["o-1", "o-3"]
+    assert await ids("Score > 1 AND Score <= 9") == ["o-2", "o-3"]
+    assert await ids("DueAt IS NOT NULL AND StartTime > '2000-01-01T00:00:00Z'") == [
+        "o-1", "o-2", "o-3"]
     assert await ids("o-") == ["o-1", "o-2", "o-3"]  # a plain fragment stays a substring search
 
-    before = dump(db_path)
+    before = dump(db_url)
     for bad, pos in (("Region = ", 9), ("Region = 'eu' AND", 17), ("(Region = 'eu'", 14),
                      ("Region ~ 'eu'", 7), ("Nope = 1", 0), ("Priority = 'high'", 0)):
         with pytest.raises(InvalidArgument) as info:
@@ -151,7 +160,7 @@ async def test_search_attributes_filter_workflows(client: Client, db_path: Path)
         await client.create_search_attribute("WorkflowId", "keyword")  # system name
     with pytest.raises(SearchAttributeNotFound):
         await client.delete_search_attribute("Missing")
-    assert dump(db_path) == before
+    assert dump(db_url) == before
     assert (await client.delete_search_attribute("Score"))["outcome"] == "deleted"
 
 

@@ -4,7 +4,6 @@ bridge webhook (point 5), through the SDK against a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from durable_workflow import Client, Worker, WorkerNotFound, WorkflowNotFound, a
 from durable_workflow.server.engine.clock import FakeClock
 from durable_workflow.server.runtime import ServerRuntime
 from durable_workflow.testing import replay_history
+from tests.support import db
 
 from .conftest import make_client, wait_for
 
@@ -90,20 +90,25 @@ async def test_task_queues_workers_and_build_id_drain(client: Client, worker: Wo
     assert (await client.resume_task_queue_build_id(QUEUE, "blue")).drain_intent == "active"
     assert await client.get_workflow_handle("d-2").result(timeout=20) == 2
 
-    out = await client.deregister_worker("w-blue")
+    # An operator deregisters an idle worker. (A polling one comes back at its next poll:
+    # unknown pollers are registered implicitly, semantics §15; how fast is back-end timing.)
+    await client.register_worker(worker_id="w-idle", task_queue=QUEUE)
+    out = await client.deregister_worker("w-idle")
     assert out["outcome"] == "deregistered"
     with pytest.raises(WorkerNotFound):
-        await client.describe_worker("w-blue")
+        await client.describe_worker("w-idle")
     with pytest.raises(WorkerNotFound):
-        await client.deregister_worker("w-blue")
+        await client.deregister_worker("w-idle")
 
 
 async def test_retention_prunes_expired_closed_runs(
-    client: Client, clock: FakeClock, db_path: Path
+    client: Client, clock: FakeClock, db_url: str
 ) -> None:
     await client.update_namespace("default", retention_days=1)
+    week = 7 * 86400  # open-1 must outlive the clock jump (the sweeper may time it out at once)
     for wid in ("old-1", "old-2", "open-1"):
-        await client.start_workflow(workflow_type="t", task_queue="q", workflow_id=wid)
+        await client.start_workflow(workflow_type="t", task_queue="q", workflow_id=wid,
+                                    execution_timeout_seconds=week, run_timeout_seconds=week)
     await client.terminate_workflow("old-1")
     await client.cancel_workflow("old-2")
     clock.advance(2 * 86400)
@@ -120,11 +125,11 @@ async def test_retention_prunes_expired_closed_runs(
             await client.describe_workflow(wid)
     assert (await client.describe_workflow("open-1")).status == "pending"
     assert (await client.describe_workflow("new-1")).status == "terminated"
-    with sqlite3.connect(db_path) as conn:
-        (events,) = conn.execute(
-            "SELECT COUNT(*) FROM history_events e JOIN runs r USING (run_id)"
-            " WHERE r.workflow_id LIKE 'old-%'"
-        ).fetchone()
+    ((events,),) = db.rows(
+        db_url,
+        "SELECT COUNT(*) FROM history_events e JOIN runs r USING (run_id)"
+        " WHERE r.workflow_id LIKE 'old-%'",
+    )
     assert events == 0
     again = await client.retention_pass()
     assert again["pruned"] == 0  # quiet pass: zero deltas
@@ -133,18 +138,16 @@ async def test_retention_prunes_expired_closed_runs(
     assert [r["reason"] for r in skipped["results"]] == ["within_retention", "run_not_found"]
 
 
-async def test_repair_recreates_a_missing_task(client: Client, db_path: Path) -> None:
+async def test_repair_recreates_a_missing_task(client: Client, db_url: str) -> None:
     h = await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="stuck")
     assert (await client.repair_workflow("stuck")).outcome == "repair_not_needed"
-    with sqlite3.connect(db_path) as conn:  # simulate a lost task
-        conn.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (h.run_id,))
+    db.rows(db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id)  # a lost task
     status = await client.repair_status()
     assert status["candidates"]["missing_task_candidates"] == 1
     result = await client.repair_pass(instance_id="stuck")
     assert result["repaired_missing_tasks"] == 1
     assert (await client.repair_status())["candidates"]["missing_task_candidates"] == 0
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (h.run_id,))
+    db.rows(db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id)
     assert (await client.repair_workflow("stuck")).outcome == "repair_dispatched"
 
 

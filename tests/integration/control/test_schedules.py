@@ -260,10 +260,10 @@ async def test_history_pages_and_survives_delete(client: Client) -> None:
     assert (await h.history(after_sequence=8)).events[0].event_type == "ScheduleCreated"
 
 
-async def test_bad_input_is_rejected_and_changes_nothing(client: Client, db_path: Path) -> None:
+async def test_bad_input_is_rejected_and_changes_nothing(client: Client, db_url: str) -> None:
     await client.create_schedule(schedule_id="taken", spec=ScheduleSpec(intervals=["PT1H"]),
                                  action=ACTION)
-    before = dump(db_path)
+    before = dump(db_url)
     bad_specs = {
         "cron": ScheduleSpec(cron_expressions=["61 * * * *"]),
         "six-field cron": ScheduleSpec(cron_expressions=["0 0 * * * *"]),
@@ -303,7 +303,7 @@ async def test_bad_input_is_rejected_and_changes_nothing(client: Client, db_path
     with pytest.raises(ValueError):
         await client.create_schedule(spec=ScheduleSpec(intervals=["PT1H"]), action=ACTION,
                                      overlap_policy="sometimes")
-    assert dump(db_path) == before
+    assert dump(db_url) == before
 
 
 def test_spec_occurrences_are_half_open() -> None:

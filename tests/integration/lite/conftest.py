@@ -1,8 +1,8 @@
-"""Lite API fixtures: a real SQLite file per test and a sleep that records instead of waiting."""
+"""Lite API fixtures: a real database per test (``db`` is ``store_url``: a SQLite file or the
+worker's emptied PostgreSQL database) and a sleep that records instead of waiting."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +26,8 @@ def sleep() -> RecordingSleep:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'lite.db'}"
+def db(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""Many concurrent runs in one process on one SQLite file: all complete, none errors."""
+"""Many concurrent runs in one process on one database (either back end): all complete, none errors."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 from durable_workflow.lite import Workflow
+from tests.support.db import rows
 
 
 async def test_1000_concurrent_workflows_one_process(make_wf: Any, db: str) -> None:
@@ -36,8 +36,7 @@ async def test_1000_concurrent_workflows_one_process(make_wf: Any, db: str) -> N
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
     assert results[:1000] == [n * 2 + 1 for n in range(1000)]
-    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
-        assert conn.execute(
-            "SELECT app, status, count(*) FROM lite_runs GROUP BY app, status ORDER BY app"
-        ).fetchall() == [("app", "completed", 1000), ("other", "completed", 50)]
-        assert conn.execute("SELECT count(*) FROM lite_steps").fetchone() == (2000,)
+    assert rows(
+        db, "SELECT app, status, count(*) FROM lite_runs GROUP BY app, status ORDER BY app"
+    ) == [("app", "completed", 1000), ("other", "completed", 50)]
+    assert rows(db, "SELECT count(*) FROM lite_steps") == [(2000,)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,6 @@ from durable_workflow.lite import (
 )
 from durable_workflow.lite.backoff import linear
 from tests.integration.lite.conftest import RecordingSleep
-
-
-def sql(db: str, query: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
-        return conn.execute(query).fetchall()
 
 
 async def test_failed_run_resumes_from_the_failed_step(make_wf: Any, sleep: RecordingSleep) -> None:
@@ -105,7 +99,7 @@ async def test_repeated_calls_without_step_id_are_separate_steps(make_wf: Any) -
     assert current_run() is None
 
 
-async def test_one_transaction_per_claim_step_and_finish(make_wf: Any, db: str) -> None:
+async def test_one_transaction_per_claim_step_and_finish(make_wf: Any) -> None:
     wf: Workflow = make_wf()
 
     @wf.task
@@ -120,7 +114,7 @@ async def test_one_transaction_per_claim_step_and_finish(make_wf: Any, db: str) 
 
     await ten(0)  # opens and migrates the database
     shared = await wf.store._shared()  # type: ignore[attr-defined]
-    conn = shared.store._conn
+    store = shared.store
     commits = 0
     real = shared.store.transaction
 
@@ -132,7 +126,7 @@ async def test_one_transaction_per_claim_step_and_finish(make_wf: Any, db: str) 
     shared.store.transaction = counting
     await ten(1)
     assert commits == 12  # claim + 10 checkpoints + finish
-    assert conn is shared.store._conn
+    assert store is (await wf.store._shared()).store  # type: ignore[attr-defined]
 
 
 async def test_non_json_results_fail_clearly(make_wf: Any) -> None:

@@ -1,4 +1,5 @@
-"""A real server (SQLite file, fake clock) driven in process by the SDK Client and Worker.
+"""A real server (SQLite file or PostgreSQL database, fake clock) driven in process by the SDK
+Client and Worker.
 
 The fake clock moves timers, activity and run deadlines without wall time; everything else
 (long polls, worker loops) runs for real.
@@ -8,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from durable_workflow import Client, Worker
 from durable_workflow._transport import RuntimeTransport
 from durable_workflow.server.engine.clock import FakeClock
 from durable_workflow.server.runtime import ServerConfig, ServerRuntime
+from tests.support import db
 
 QUEUE = "model"
 
@@ -29,7 +29,7 @@ class Env:
     runtime: ServerRuntime
     clock: FakeClock
     client: Client
-    db_path: Path
+    db_url: str
 
     @contextlib.asynccontextmanager
     async def worker(
@@ -49,10 +49,16 @@ class Env:
         runner = asyncio.create_task(worker.run())
         try:
             await wait_until(lambda: _registered(self, worker.worker_id))
+            if workflows:  # queries and update validators need its query poller seen
+                await wait_until(lambda: self._query_poller_seen(task_queue))
             yield worker
         finally:
             await worker.stop()
             await runner
+
+    def _query_poller_seen(self, task_queue: str) -> bool:
+        # Engine internals: no API says "this worker's query poller has polled" yet.
+        return bool(self.runtime.engine._queries().pollers.get(("default", task_queue)))
 
     async def events(self, workflow_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
         if run_id is None:
@@ -67,12 +73,10 @@ class Env:
         return (await self.client.describe_workflow(workflow_id)).status
 
     def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path) as conn:
-            return list(conn.execute(sql, args))
+        return db.rows(self.db_url, sql, *args)
 
     def dump(self) -> list[str]:
-        with sqlite3.connect(self.db_path) as conn:
-            return list(conn.iterdump())
+        return db.dump(self.db_url)
 
 
 async def _registered(env: Env, worker_id: str) -> bool:
@@ -99,13 +103,13 @@ async def wait_until(
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
+async def env(store_url: str) -> AsyncIterator[Env]:
+    """Parametrised over both back ends (``store_url`` in tests/conftest.py)."""
     clock = FakeClock()
-    db_path = tmp_path / "model.db"
-    runtime = await ServerRuntime.open(ServerConfig(db_url=f"sqlite:///{db_path}", clock=clock))
+    runtime = await ServerRuntime.open(ServerConfig(db_url=store_url, clock=clock))
     client = Client("embedded://model", transport=RuntimeTransport(runtime))
     try:
-        yield Env(runtime, clock, client, db_path)
+        yield Env(runtime, clock, client, store_url)
     finally:
         await client.aclose()
         await runtime.close()

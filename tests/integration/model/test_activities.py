@@ -16,6 +16,14 @@ gate: dict[str, asyncio.Event] = {}
 seen: dict[str, Any] = {}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_records() -> None:
+    """Each test runs once per back end: what activities record starts empty every time."""
+    attempts.clear()
+    gate.clear()
+    seen.clear()
+
+
 @activity.defn(name="flaky")
 async def flaky(key: str) -> dict[str, Any]:
     info = activity.context().info

@@ -13,6 +13,12 @@ from .conftest import Env, wait_until
 calls: dict[str, int] = {}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_records() -> None:
+    """Each test runs once per back end: what activities record starts empty every time."""
+    calls.clear()
+
+
 @activity.defn(name="fail-first")
 async def fail_first(key: str) -> str:
     calls[key] = calls.get(key, 0) + 1

@@ -14,6 +14,12 @@ from .conftest import Env, wait_until
 cleaned: list[str] = []
 
 
+@pytest.fixture(autouse=True)
+def _fresh_records() -> None:
+    """Each test runs once per back end: what activities record starts empty every time."""
+    cleaned.clear()
+
+
 @activity.defn(name="clean-up")
 async def clean_up(what: str) -> str:
     cleaned.append(what)

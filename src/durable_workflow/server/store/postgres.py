@@ -36,6 +36,9 @@ from . import schema
 from ._mapper import Mapper, dumps
 from .base import StoreConflict, StoreVersionError, WakeKey, WakeListener, redact
 from .migrations import LATEST_VERSION, pending
+from .postgres_control import PostgresControlVerbs, compile_visibility
+from .postgres_lite import PostgresLiteVerbs
+from .postgres_model import PostgresModelVerbs
 from .rows import (
     ActivityRow,
     EventRow,
@@ -101,7 +104,7 @@ def _import_psycopg() -> Any:
     return psycopg, psycopg_pool
 
 
-class PostgresTransaction:
+class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLiteVerbs):
     """Domain verbs over one open PostgreSQL transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any], source: str) -> None:
@@ -238,6 +241,10 @@ class PostgresTransaction:
                 "AND (r.workflow_id LIKE %s ESCAPE '\\' OR r.business_key LIKE %s ESCAPE '\\')"
             )
             args.extend((like, like))
+        if flt.visibility is not None:
+            clause, clause_args = compile_visibility(flt.visibility)
+            sql.append("AND " + clause.replace("?", "%s"))
+            args.extend(clause_args)
         sql.append("ORDER BY r.started_at DESC, r.run_id DESC LIMIT %s OFFSET %s")
         args.extend((limit, offset))
         return _RUN.rows(await self._fetchall(" ".join(sql), args))
@@ -548,7 +555,8 @@ class PostgresTransaction:
             " (SELECT MIN(lease_expires_at) FROM activity_tasks WHERE status = 'leased'),"
             " (SELECT MIN(visible_at) FROM activity_tasks WHERE status = 'delayed'),"
             " (SELECT MIN(deadline_at) FROM activity_tasks WHERE deadline_at IS NOT NULL),"
-            " (SELECT MIN(deadline_at) FROM runs WHERE deadline_at IS NOT NULL))"
+            " (SELECT MIN(deadline_at) FROM runs WHERE deadline_at IS NOT NULL),"
+            " (SELECT MIN(due_at) FROM schedules WHERE due_at IS NOT NULL))"
         )
         return None if row is None or row[0] is None else float(row[0])
 
