@@ -94,6 +94,9 @@ async def test_task_queues_workers_and_build_id_drain(client: Client, worker: Wo
     assert out["outcome"] == "deregistered"
     with pytest.raises(WorkerNotFound):
         await client.describe_worker("w-blue")
+    # A worker that still polls registers again (implicitly) on its next poll, by design;
+    # stop it so that the second deregistration's answer does not race that poll.
+    await worker.stop()
     with pytest.raises(WorkerNotFound):
         await client.deregister_worker("w-blue")
 
@@ -136,16 +139,21 @@ async def test_retention_prunes_expired_closed_runs(
 async def test_repair_recreates_a_missing_task(client: Client, db_path: Path) -> None:
     h = await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="stuck")
     assert (await client.repair_workflow("stuck")).outcome == "repair_not_needed"
-    with sqlite3.connect(db_path) as conn:  # simulate a lost task
-        conn.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (h.run_id,))
+    # Simulate a lost task from another thread: a blocking write on the loop thread would
+    # wait for the store's open group-commit transaction, which only this loop can commit.
+    await asyncio.to_thread(_delete_tasks, db_path, h.run_id)
     status = await client.repair_status()
     assert status["candidates"]["missing_task_candidates"] == 1
     result = await client.repair_pass(instance_id="stuck")
     assert result["repaired_missing_tasks"] == 1
     assert (await client.repair_status())["candidates"]["missing_task_candidates"] == 0
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (h.run_id,))
+    await asyncio.to_thread(_delete_tasks, db_path, h.run_id)
     assert (await client.repair_workflow("stuck")).outcome == "repair_dispatched"
+
+
+def _delete_tasks(db_path: Path, run_id: str) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (run_id,))
 
 
 async def test_activity_timeout_pass_enforces_overdue_deadline(

@@ -49,6 +49,9 @@ class Env:
         runner = asyncio.create_task(worker.run())
         try:
             await wait_until(lambda: _registered(self, worker.worker_id))
+            # ... and its query poll reached the engine: updates and queries need a live
+            # poller, and with group commit a registration is answered a loop turn later.
+            await wait_until(lambda: _query_polling(self, task_queue, worker.worker_id))
             yield worker
         finally:
             await worker.stop()
@@ -77,6 +80,11 @@ class Env:
 
 async def _registered(env: Env, worker_id: str) -> bool:
     return bool(env.rows("SELECT 1 FROM workers WHERE worker_id = ?", worker_id))
+
+
+def _query_polling(env: Env, task_queue: str, worker_id: str) -> bool:
+    pollers = env.runtime.engine._queries().pollers.get(("default", task_queue), {})
+    return worker_id in pollers
 
 
 async def wait_until(
