@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# This checkout first (its src/ too): an editable install of another checkout may be present.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
 from durable_workflow import Client, Worker, activity, workflow  # noqa: E402
 from tests.support.processes import ServerProcess  # noqa: E402

@@ -34,9 +34,17 @@ class Doubler:
 
 @pytest.fixture
 async def worker(client: Client) -> AsyncIterator[Worker]:
-    w = Worker(client, task_queue=QUEUE, workflows=[Doubler], activities=[double],
-               worker_id="w-blue", build_id="blue", poll_timeout=2,
-               max_concurrent_workflow_tasks=4, max_concurrent_activity_tasks=3)
+    w = Worker(
+        client,
+        task_queue=QUEUE,
+        workflows=[Doubler],
+        activities=[double],
+        worker_id="w-blue",
+        build_id="blue",
+        poll_timeout=2,
+        max_concurrent_workflow_tasks=4,
+        max_concurrent_activity_tasks=3,
+    )
     runner = asyncio.create_task(w.run())
     yield w
     await w.stop()
@@ -44,8 +52,9 @@ async def worker(client: Client) -> AsyncIterator[Worker]:
 
 
 async def test_task_queues_workers_and_build_id_drain(client: Client, worker: Worker) -> None:
-    handle = await client.start_workflow(workflow_type="ops.doubler", task_queue=QUEUE,
-                                         workflow_id="d-1", input=[21])
+    handle = await client.start_workflow(
+        workflow_type="ops.doubler", task_queue=QUEUE, workflow_id="d-1", input=[21]
+    )
     assert await handle.result(timeout=20) == 42
 
     workers = await client.list_workers(task_queue=QUEUE)
@@ -77,8 +86,9 @@ async def test_task_queues_workers_and_build_id_drain(client: Client, worker: Wo
     assert (await client.describe_worker("w-blue")).status == "draining"
 
     # A draining cohort gets no new tasks ...
-    await client.start_workflow(workflow_type="ops.doubler", task_queue=QUEUE,
-                                workflow_id="d-2", input=[1])
+    await client.start_workflow(
+        workflow_type="ops.doubler", task_queue=QUEUE, workflow_id="d-2", input=[1]
+    )
 
     async def held() -> bool:  # the task waits while the worker's polls are held, not parked
         stats = (await client.describe_task_queue(QUEUE)).stats
@@ -107,8 +117,13 @@ async def test_retention_prunes_expired_closed_runs(
     await client.update_namespace("default", retention_days=1)
     week = 7 * 86400  # open-1 must outlive the clock jump (the sweeper may time it out at once)
     for wid in ("old-1", "old-2", "open-1"):
-        await client.start_workflow(workflow_type="t", task_queue="q", workflow_id=wid,
-                                    execution_timeout_seconds=week, run_timeout_seconds=week)
+        await client.start_workflow(
+            workflow_type="t",
+            task_queue="q",
+            workflow_id=wid,
+            execution_timeout_seconds=week,
+            run_timeout_seconds=week,
+        )
     await client.terminate_workflow("old-1")
     await client.cancel_workflow("old-2")
     clock.advance(2 * 86400)
@@ -141,13 +156,19 @@ async def test_retention_prunes_expired_closed_runs(
 async def test_repair_recreates_a_missing_task(client: Client, db_url: str) -> None:
     h = await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="stuck")
     assert (await client.repair_workflow("stuck")).outcome == "repair_not_needed"
-    db.rows(db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id)  # a lost task
+    # Delete from another thread: a blocking write on the loop thread would wait for the
+    # store's open group-commit transaction, which only this loop can commit.
+    await asyncio.to_thread(
+        db.rows, db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id
+    )
     status = await client.repair_status()
     assert status["candidates"]["missing_task_candidates"] == 1
     result = await client.repair_pass(instance_id="stuck")
     assert result["repaired_missing_tasks"] == 1
     assert (await client.repair_status())["candidates"]["missing_task_candidates"] == 0
-    db.rows(db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id)
+    await asyncio.to_thread(
+        db.rows, db_url, "DELETE FROM workflow_tasks WHERE run_id = ?", h.run_id
+    )
     assert (await client.repair_workflow("stuck")).outcome == "repair_dispatched"
 
 
@@ -155,17 +176,26 @@ async def test_activity_timeout_pass_enforces_overdue_deadline(
     client: Client, runtime: ServerRuntime, clock: FakeClock
 ) -> None:
     # Lease an activity by hand and let its lease run out on the fake clock.
-    await client.start_workflow(workflow_type="ops.doubler", task_queue=QUEUE,
-                                workflow_id="slow", input=[1])
+    await client.start_workflow(
+        workflow_type="ops.doubler", task_queue=QUEUE, workflow_id="slow", input=[1]
+    )
     wt = await client.poll_workflow_task(worker_id="manual", task_queue=QUEUE, timeout=1)
     assert wt is not None
     await client.complete_workflow_task(
-        task_id=wt["task_id"], lease_owner=wt["lease_owner"],
+        task_id=wt["task_id"],
+        lease_owner=wt["lease_owner"],
         workflow_task_attempt=wt["workflow_task_attempt"],
-        commands=[{"type": "schedule_activity", "activity_type": "ops.double",
-                   "arguments": {"codec": "avro", "blob": wt["arguments"]["blob"]}
-                   if isinstance(wt.get("arguments"), dict) else None,
-                   "queue": QUEUE, "start_to_close_timeout": 5}],
+        commands=[
+            {
+                "type": "schedule_activity",
+                "activity_type": "ops.double",
+                "arguments": {"codec": "avro", "blob": wt["arguments"]["blob"]}
+                if isinstance(wt.get("arguments"), dict)
+                else None,
+                "queue": QUEUE,
+                "start_to_close_timeout": 5,
+            }
+        ],
     )
     act = await client.poll_activity_task(worker_id="manual", task_queue=QUEUE, timeout=1)
     assert act is not None
@@ -179,8 +209,9 @@ async def test_activity_timeout_pass_enforces_overdue_deadline(
 
 
 async def test_export_archive_and_bridge(client: Client, worker: Worker) -> None:
-    h = await client.start_workflow(workflow_type="ops.doubler", task_queue=QUEUE,
-                                    workflow_id="exp", input=[5])
+    h = await client.start_workflow(
+        workflow_type="ops.doubler", task_queue=QUEUE, workflow_id="exp", input=[5]
+    )
     assert await h.result(timeout=20) == 10
     bundle = await client.export_history("exp", str(h.run_id))
     assert bundle["schema"] == "durable-workflow.v2.history-export"
@@ -196,20 +227,27 @@ async def test_export_archive_and_bridge(client: Client, worker: Worker) -> None
         await client.archive_workflow("missing")
 
     first = await client.send_webhook_bridge_event(
-        "github.push", action="start_workflow",
-        target={"workflow_type": "ops.doubler", "task_queue": QUEUE}, input={"x": 1},
-        idempotency_key="evt-1", correlation={"delivery": "abc"},
+        "github.push",
+        action="start_workflow",
+        target={"workflow_type": "ops.doubler", "task_queue": QUEUE},
+        input={"x": 1},
+        idempotency_key="evt-1",
+        correlation={"delivery": "abc"},
     )
     assert first.accepted and first.outcome == "accepted" and first.workflow_id
     assert first.control_plane_outcome == "started_new"
     again = await client.send_webhook_bridge_event(
-        "github.push", action="start_workflow",
-        target={"workflow_type": "ops.doubler", "task_queue": QUEUE}, input={"x": 1},
+        "github.push",
+        action="start_workflow",
+        target={"workflow_type": "ops.doubler", "task_queue": QUEUE},
+        input={"x": 1},
         idempotency_key="evt-1",
     )
     assert again.outcome == "duplicate" and again.workflow_id == first.workflow_id
     rejected = await client.send_webhook_bridge_event(
-        "github.push", action="start_workflow", target={"workflow_type": "x"},
+        "github.push",
+        action="start_workflow",
+        target={"workflow_type": "x"},
         idempotency_key="evt-2",
     )
     assert not rejected.accepted and rejected.reason == "invalid_target"
@@ -220,8 +258,11 @@ async def test_admin_routes_need_the_admin_role(tmp_path: Path) -> None:
     from durable_workflow.errors import ServerError
     from durable_workflow.server.runtime import ServerConfig
 
-    rt = await ServerRuntime.open(ServerConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}",
-                                               operator_token="op", admin_token="adm"))
+    rt = await ServerRuntime.open(
+        ServerConfig(
+            db_url=f"sqlite:///{tmp_path / 'a.db'}", operator_token="op", admin_token="adm"
+        )
+    )
     try:
         async with make_client(rt, token="op") as op, make_client(rt, token="adm") as adm:
             with pytest.raises(ServerError) as info:
@@ -233,4 +274,3 @@ async def test_admin_routes_need_the_admin_role(tmp_path: Path) -> None:
                     await bad.list_namespaces()
     finally:
         await rt.close()
-
