@@ -1047,6 +1047,39 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
             )
         return data
 
+    async def _poll(
+        self,
+        route: str,
+        fresh_request_id: str,
+        worker_id: str,
+        task_queue: str,
+        timeout: float,
+        build_id: str | None,
+        poll_request_id: str | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        seconds, http_timeout = _poll_budget(timeout)
+        body: dict[str, Any] = {
+            "worker_id": worker_id,
+            "task_queue": task_queue,
+            # A retried poll reuses its id so the server can hand back the same lease.
+            "poll_request_id": poll_request_id or fresh_request_id,
+            "timeout_seconds": seconds,
+            **(extra or {}),
+        }
+        if build_id is not None:
+            body["build_id"] = build_id
+        data = await self._call(
+            _WORKER,
+            "POST",
+            f"/worker/{route}/poll",
+            body=body,
+            timeout=http_timeout,
+            context=task_queue,
+        )
+        task = data.get("task") if isinstance(data, dict) else None
+        return task if isinstance(task, dict) else None
+
     async def poll_workflow_task(
         self,
         *,
@@ -1058,26 +1091,16 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
         poll_request_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll for a workflow task; None when the poll ended empty."""
-        seconds, http_timeout = _poll_budget(timeout)
-        body: dict[str, Any] = {
-            "worker_id": worker_id,
-            "task_queue": task_queue,
-            "poll_request_id": poll_request_id or f"wf-poll-{uuid.uuid4().hex}",
-            "timeout_seconds": seconds,
-            "history_page_size": history_page_size,
-        }
-        if build_id is not None:
-            body["build_id"] = build_id
-        data = await self._call(
-            _WORKER,
-            "POST",
-            "/worker/workflow-tasks/poll",
-            body=body,
-            timeout=http_timeout,
-            context=task_queue,
+        return await self._poll(
+            "workflow-tasks",
+            f"wf-poll-{uuid.uuid4().hex}",
+            worker_id,
+            task_queue,
+            timeout,
+            build_id,
+            poll_request_id,
+            {"history_page_size": history_page_size},
         )
-        task = data.get("task") if isinstance(data, dict) else None
-        return task if isinstance(task, dict) else None
 
     async def workflow_task_history(
         self,
@@ -1187,25 +1210,15 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
         poll_request_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll for an activity task; None when the poll ended empty."""
-        seconds, http_timeout = _poll_budget(timeout)
-        body: dict[str, Any] = {
-            "worker_id": worker_id,
-            "task_queue": task_queue,
-            "poll_request_id": poll_request_id or f"activity-poll-{uuid.uuid4().hex}",
-            "timeout_seconds": seconds,
-        }
-        if build_id is not None:
-            body["build_id"] = build_id
-        data = await self._call(
-            _WORKER,
-            "POST",
-            "/worker/activity-tasks/poll",
-            body=body,
-            timeout=http_timeout,
-            context=task_queue,
+        return await self._poll(
+            "activity-tasks",
+            f"activity-poll-{uuid.uuid4().hex}",
+            worker_id,
+            task_queue,
+            timeout,
+            build_id,
+            poll_request_id,
         )
-        task = data.get("task") if isinstance(data, dict) else None
-        return task if isinstance(task, dict) else None
 
     async def complete_activity_task(
         self,
@@ -1318,25 +1331,15 @@ class Client(ScheduleClientMixin, OperationsClientMixin):
         poll_request_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll for a query task; None when the poll ended empty."""
-        seconds, http_timeout = _poll_budget(timeout)
-        body: dict[str, Any] = {
-            "worker_id": worker_id,
-            "task_queue": task_queue,
-            "poll_request_id": poll_request_id or f"query-poll-{uuid.uuid4().hex}",
-            "timeout_seconds": seconds,
-        }
-        if build_id is not None:
-            body["build_id"] = build_id
-        data = await self._call(
-            _WORKER,
-            "POST",
-            "/worker/query-tasks/poll",
-            body=body,
-            timeout=http_timeout,
-            context=task_queue,
+        return await self._poll(
+            "query-tasks",
+            f"query-poll-{uuid.uuid4().hex}",
+            worker_id,
+            task_queue,
+            timeout,
+            build_id,
+            poll_request_id,
         )
-        task = data.get("task") if isinstance(data, dict) else None
-        return task if isinstance(task, dict) else None
 
     async def complete_query_task(
         self,
