@@ -25,6 +25,7 @@ __all__ = [
     "RuntimeTransport",
     "Transport",
     "make_transport",
+    "raise_if_cancelling",
     "send_with_retries",
     "validate_base_url",
 ]
@@ -302,6 +303,19 @@ def backoff_delay(policy: RetrySettings, attempt: int) -> float:
     return max(0.0, base * (1 + random.uniform(-policy.jitter, policy.jitter)))
 
 
+def raise_if_cancelling(exc: BaseException) -> None:
+    """Re-raise as ``CancelledError`` when the current task is being cancelled.
+
+    A cancellation can come back as an ordinary exception: on Python 3.11 a cancel racing an
+    ``asyncio.timeout`` surfaces as ``TimeoutError``, and a database driver may report the
+    query it aborted as an error. Retrying or polling on would leave ``Worker.stop()`` waiting
+    for a whole new long poll.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError() from exc
+
+
 async def send_with_retries(
     transport: Transport,
     policy: RetrySettings | None,
@@ -324,11 +338,15 @@ async def send_with_retries(
             status, data = await transport.request(
                 method, path, headers=headers, body=body, params=params, timeout=timeout
             )
-        except (ConnectionError, TimeoutError):
+        except (ConnectionError, TimeoutError) as exc:
+            raise_if_cancelling(exc)
             if attempt >= attempts or policy is None:
                 raise
         else:
             if attempt >= attempts or policy is None or not _retryable_status(status, data):
                 return status, data
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                return status, data  # being cancelled: no retry; the caller sees this answer
         await asyncio.sleep(backoff_delay(policy, attempt))
         attempt += 1

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from durable_workflow import errors, serializer
+from durable_workflow._transport import raise_if_cancelling
 from durable_workflow.activity import (
     ActivityContext,
     ActivityDefinition,
@@ -605,6 +606,7 @@ class Worker:
                 kind.slots.release()
                 if not isinstance(exc, Exception):
                     raise
+                raise_if_cancelling(exc)
                 self._poll_metric(kind.name, "error", started)
                 backoff = min(30.0, max(0.5, backoff * 2))
                 log.warning("%s poll failed (retrying in %.1fs): %s", kind.name, backoff, exc)

@@ -7,6 +7,7 @@ header (400), namespace (404), then the handler's body validation (422) and one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from ...protocol import manifest
@@ -58,6 +59,12 @@ class Api:
             # A transaction that lost a race with another server was rolled back: run it again.
             status, body = await retry_conflicts(lambda: route.handler(call))
         except Exception as exc:  # every error leaves as an envelope
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The caller is being cancelled and a driver reported the aborted query as an
+                # error (psycopg does). A 500 here would make the caller retry a request it
+                # no longer wants, so the cancellation goes on as a cancellation.
+                raise asyncio.CancelledError() from exc
             status, body = error_body(exc)
         return ApiResponse(status, body, headers)
 
