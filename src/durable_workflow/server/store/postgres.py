@@ -33,8 +33,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import schema
-from ._mapper import Mapper, dumps
+from ._mapper import Mapper
 from .base import StoreConflict, StoreVersionError, WakeKey, WakeListener, redact
+from .core_verbs import CoreVerbs
 from .migrations import LATEST_VERSION, pending
 from .postgres_control import PostgresControlVerbs, compile_visibility
 from .postgres_lite import PostgresLiteVerbs
@@ -46,7 +47,6 @@ from .rows import (
     NamespaceRow,
     RunFilter,
     RunRow,
-    SignalRequestRow,
     TimerRow,
     WorkerRow,
     WorkflowRow,
@@ -85,7 +85,6 @@ _WFT = _m(schema.WORKFLOW_TASKS, WorkflowTaskRow)
 _ACT = _m(schema.ACTIVITY_TASKS, ActivityRow)
 _TIMER = _m(schema.TIMERS, TimerRow)
 _WORKER = _m(schema.WORKERS, WorkerRow)
-_SIG = _m(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
 def _cols(mapper: Mapper[Any], alias: str) -> str:
@@ -104,7 +103,7 @@ def _import_psycopg() -> Any:
     return psycopg, psycopg_pool
 
 
-class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLiteVerbs):
+class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLiteVerbs, CoreVerbs):
     """Domain verbs over one open PostgreSQL transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any], source: str) -> None:
@@ -145,7 +144,12 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
         await self._c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (cls, key))
 
     async def _claim(
-        self, mapper: Mapper[T], pick: str, args: Sequence[Any], fresh: str, fresh_args: Sequence[Any]
+        self,
+        mapper: Mapper[T],
+        pick: str,
+        args: Sequence[Any],
+        fresh: str,
+        fresh_args: Sequence[Any],
     ) -> list[T]:
         """Lock the runs of the items ``pick`` selects (skipping busy runs), then the items.
 
@@ -173,9 +177,6 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
     async def list_namespaces(self) -> list[NamespaceRow]:
         return _NS.rows(await self._fetchall(f"{_NS.select} ORDER BY name"))
 
-    async def insert_namespace(self, row: NamespaceRow) -> None:
-        await self._c.execute(_NS.insert, _NS.values(row))
-
     # -- instances and runs ----------------------------------------------------------------
 
     async def get_workflow(self, namespace: str, workflow_id: str) -> WorkflowRow | None:
@@ -195,22 +196,8 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
             row = again  # continued-as-new meanwhile: lock the new current run
         return None
 
-    async def insert_workflow(self, row: WorkflowRow) -> None:
-        await self._c.execute(_WF.insert, _WF.values(row))
-
-    async def update_workflow(
-        self, namespace: str, workflow_id: str, changes: dict[str, Any]
-    ) -> None:
-        await self._update(_WF, {"namespace": namespace, "workflow_id": workflow_id}, changes)
-
     async def get_run(self, run_id: str) -> RunRow | None:
         return await self._one(_RUN, "run_id = %s FOR UPDATE", (run_id,))
-
-    async def insert_run(self, row: RunRow) -> None:
-        await self._c.execute(_RUN.insert, _RUN.values(row))
-
-    async def update_run(self, run_id: str, changes: dict[str, Any]) -> None:
-        await self._update(_RUN, {"run_id": run_id}, changes)
 
     async def list_runs(self, namespace: str, workflow_id: str) -> list[RunRow]:
         return await self._many(
@@ -266,31 +253,8 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
         row = "(" + ", ".join(["%s"] * len(_EVT.names)) + ")"
         args = [v for e in events for v in _EVT.values(e)]
         await self._c.execute(
-            f"INSERT INTO history_events ({_EVT.columns}) VALUES "
-            + ", ".join([row] * len(events)),
+            f"INSERT INTO history_events ({_EVT.columns}) VALUES " + ", ".join([row] * len(events)),
             args,
-        )
-
-    async def read_events(self, run_id: str, after_sequence: int, limit: int) -> list[EventRow]:
-        return await self._many(
-            _EVT,
-            "run_id = %s AND sequence > %s ORDER BY sequence LIMIT %s",
-            (run_id, after_sequence, limit),
-        )
-
-    async def push_inbox(
-        self,
-        run_id: str,
-        event_type: str,
-        payload: dict[str, Any],
-        recorded_at: float,
-        wakes: bool,
-        wait_id: str | None,
-    ) -> None:
-        await self._c.execute(
-            "INSERT INTO run_inbox (run_id, event_type, payload, recorded_at, wakes, wait_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (run_id, event_type, dumps(payload), recorded_at, wakes, wait_id),
         )
 
     async def take_inbox(self, run_id: str) -> list[InboxRow]:
@@ -302,29 +266,10 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
         rows.sort(key=lambda r: r.id)
         return rows
 
-    async def drop_inbox(self, run_id: str, wait_id: str | None = None) -> None:
-        if wait_id is None:
-            await self._c.execute("DELETE FROM run_inbox WHERE run_id = %s", (run_id,))
-        else:
-            await self._c.execute(
-                "DELETE FROM run_inbox WHERE run_id = %s AND wait_id = %s", (run_id, wait_id)
-            )
-
     # -- workflow tasks ----------------------------------------------------------------------
-
-    async def insert_workflow_task(self, row: WorkflowTaskRow) -> None:
-        await self._c.execute(_WFT.insert, _WFT.values(row))
 
     async def get_workflow_task(self, task_id: str) -> WorkflowTaskRow | None:
         return await self._locked_item(_WFT, "task_id", task_id)
-
-    async def update_workflow_task(self, task_id: str, changes: dict[str, Any]) -> None:
-        await self._update(_WFT, {"task_id": task_id}, changes)
-
-    async def open_workflow_task(self, run_id: str) -> WorkflowTaskRow | None:
-        return await self._one(
-            _WFT, "run_id = %s AND status IN ('delayed', 'ready', 'leased') LIMIT 1", (run_id,)
-        )
 
     async def next_ready_workflow_task(
         self, namespace: str, task_queue: str, workflow_types: Sequence[str] | None, now: float
@@ -391,13 +336,6 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
                 out.append(task)
         return out
 
-    async def close_open_workflow_tasks(self, run_id: str, status: str, now: float) -> None:
-        await self._c.execute(
-            "UPDATE workflow_tasks SET status = %s, finished_at = %s"
-            " WHERE run_id = %s AND status IN ('delayed', 'ready', 'leased')",
-            (status, now, run_id),
-        )
-
     async def expired_workflow_leases(self, now: float, limit: int) -> list[WorkflowTaskRow]:
         return await self._claim(
             _WFT,
@@ -420,14 +358,8 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
 
     # -- activities ----------------------------------------------------------------------
 
-    async def insert_activity(self, row: ActivityRow) -> None:
-        await self._c.execute(_ACT.insert, _ACT.values(row))
-
     async def get_activity(self, task_id: str) -> ActivityRow | None:
         return await self._locked_item(_ACT, "task_id", task_id)
-
-    async def update_activity(self, task_id: str, changes: dict[str, Any]) -> None:
-        await self._update(_ACT, {"task_id": task_id}, changes)
 
     async def next_ready_activity(
         self, namespace: str, task_queue: str, activity_types: Sequence[str] | None, now: float
@@ -460,20 +392,11 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
 
     async def activity_by_poll(self, poll_request_id: str) -> ActivityRow | None:
         await self._advisory(_LOCK_POLL_ID, "a" + poll_request_id)
-        return await self._one(
-            _ACT, "poll_request_id = %s LIMIT 1 FOR UPDATE", (poll_request_id,)
-        )
+        return await self._one(_ACT, "poll_request_id = %s LIMIT 1 FOR UPDATE", (poll_request_id,))
 
     async def activity_by_sequence(self, run_id: str, sequence: int) -> ActivityRow | None:
         return await self._one(
             _ACT, "run_id = %s AND sequence = %s LIMIT 1 FOR UPDATE", (run_id, sequence)
-        )
-
-    async def cancel_open_activities(self, run_id: str, now: float) -> None:
-        await self._c.execute(
-            "UPDATE activity_tasks SET status = 'cancelled', finished_at = %s, deadline_at = NULL"
-            " WHERE run_id = %s AND status IN ('delayed', 'ready', 'leased')",
-            (now, run_id),
         )
 
     async def _acts_with_run(
@@ -518,14 +441,8 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
 
     # -- timers ----------------------------------------------------------------------------
 
-    async def insert_timer(self, row: TimerRow) -> None:
-        await self._c.execute(_TIMER.insert, _TIMER.values(row))
-
     async def get_timer(self, timer_id: str) -> TimerRow | None:
         return await self._locked_item(_TIMER, "timer_id", timer_id)
-
-    async def update_timer(self, timer_id: str, changes: dict[str, Any]) -> None:
-        await self._update(_TIMER, {"timer_id": timer_id}, changes)
 
     async def due_timers(self, now: float, limit: int) -> list[TimerRow]:
         return await self._claim(
@@ -536,12 +453,6 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
             (now, limit),
             "timer_id = ANY(%s) AND status = 'pending' AND fire_at <= %s ORDER BY fire_at",
             (now,),
-        )
-
-    async def cancel_pending_timers(self, run_id: str) -> None:
-        await self._c.execute(
-            "UPDATE timers SET status = 'cancelled' WHERE run_id = %s AND status = 'pending'",
-            (run_id,),
         )
 
     # -- sweeper -------------------------------------------------------------------------
@@ -578,28 +489,7 @@ class PostgresTransaction(PostgresModelVerbs, PostgresControlVerbs, PostgresLite
             _WORKER.values(row),
         )
 
-    async def update_worker(self, namespace: str, worker_id: str, changes: dict[str, Any]) -> None:
-        await self._update(_WORKER, {"namespace": namespace, "worker_id": worker_id}, changes)
-
-    async def delete_worker(self, namespace: str, worker_id: str) -> bool:
-        cur = await self._c.execute(
-            "DELETE FROM workers WHERE namespace = %s AND worker_id = %s", (namespace, worker_id)
-        )
-        return cur.rowcount > 0
-
     # -- signal idempotency --------------------------------------------------------------
-
-    async def get_signal_request(
-        self, namespace: str, workflow_id: str, request_id: str
-    ) -> SignalRequestRow | None:
-        return await self._one(
-            _SIG,
-            "namespace = %s AND workflow_id = %s AND request_id = %s",
-            (namespace, workflow_id, request_id),
-        )
-
-    async def insert_signal_request(self, row: SignalRequestRow) -> None:
-        await self._c.execute(_SIG.insert, _SIG.values(row))
 
     # -- cross-process wake-ups ------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from . import schema
 from ._mapper import Mapper, dumps
 from .base import StoreConflict, StoreVersionError, WakeKey, WakeListener
+from .core_verbs import CoreVerbs
 from .lite_verbs import SqliteLiteVerbs
 from .migrations import LATEST_VERSION, pending
 from .model_verbs import SqliteModelVerbs
@@ -40,7 +41,6 @@ from .rows import (
     NamespaceRow,
     RunFilter,
     RunRow,
-    SignalRequestRow,
     TimerRow,
     WorkerRow,
     WorkflowRow,
@@ -71,10 +71,9 @@ _WFT = Mapper(schema.WORKFLOW_TASKS, WorkflowTaskRow)
 _ACT = Mapper(schema.ACTIVITY_TASKS, ActivityRow)
 _TIMER = Mapper(schema.TIMERS, TimerRow)
 _WORKER = Mapper(schema.WORKERS, WorkerRow)
-_SIG = Mapper(schema.SIGNAL_REQUESTS, SignalRequestRow)
 
 
-class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
+class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs, CoreVerbs):
     """Domain verbs over one open SQLite transaction (see ``base.Transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -102,30 +101,13 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
     async def list_namespaces(self) -> list[NamespaceRow]:
         return _NS.rows(self._c.execute(f"{_NS.select} ORDER BY name"))
 
-    async def insert_namespace(self, row: NamespaceRow) -> None:
-        self._c.execute(_NS.insert, _NS.values(row))
-
     # -- instances and runs ----------------------------------------------------------------
 
     async def get_workflow(self, namespace: str, workflow_id: str) -> WorkflowRow | None:
         return self._one(_WF, "namespace = ? AND workflow_id = ?", (namespace, workflow_id))
 
-    async def insert_workflow(self, row: WorkflowRow) -> None:
-        self._c.execute(_WF.insert, _WF.values(row))
-
-    async def update_workflow(
-        self, namespace: str, workflow_id: str, changes: dict[str, Any]
-    ) -> None:
-        self._update(_WF, {"namespace": namespace, "workflow_id": workflow_id}, changes)
-
     async def get_run(self, run_id: str) -> RunRow | None:
         return self._one(_RUN, "run_id = ?", (run_id,))
-
-    async def insert_run(self, row: RunRow) -> None:
-        self._c.execute(_RUN.insert, _RUN.values(row))
-
-    async def update_run(self, run_id: str, changes: dict[str, Any]) -> None:
-        self._update(_RUN, {"run_id": run_id}, changes)
 
     async def list_runs(self, namespace: str, workflow_id: str) -> list[RunRow]:
         return self._many(
@@ -170,57 +152,16 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
     async def append_events(self, events: Sequence[EventRow]) -> None:
         self._c.executemany(_EVT.insert, [_EVT.values(e) for e in events])
 
-    async def read_events(self, run_id: str, after_sequence: int, limit: int) -> list[EventRow]:
-        return self._many(
-            _EVT,
-            "run_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-            (run_id, after_sequence, limit),
-        )
-
-    async def push_inbox(
-        self,
-        run_id: str,
-        event_type: str,
-        payload: dict[str, Any],
-        recorded_at: float,
-        wakes: bool,
-        wait_id: str | None,
-    ) -> None:
-        self._c.execute(
-            "INSERT INTO run_inbox (run_id, event_type, payload, recorded_at, wakes, wait_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, event_type, dumps(payload), recorded_at, 1 if wakes else 0, wait_id),
-        )
-
     async def take_inbox(self, run_id: str) -> list[InboxRow]:
         rows = self._many(_INBOX, "run_id = ? ORDER BY id", (run_id,))
         if rows:
             self._c.execute("DELETE FROM run_inbox WHERE run_id = ?", (run_id,))
         return rows
 
-    async def drop_inbox(self, run_id: str, wait_id: str | None = None) -> None:
-        if wait_id is None:
-            self._c.execute("DELETE FROM run_inbox WHERE run_id = ?", (run_id,))
-        else:
-            self._c.execute(
-                "DELETE FROM run_inbox WHERE run_id = ? AND wait_id = ?", (run_id, wait_id)
-            )
-
     # -- workflow tasks ----------------------------------------------------------------------
-
-    async def insert_workflow_task(self, row: WorkflowTaskRow) -> None:
-        self._c.execute(_WFT.insert, _WFT.values(row))
 
     async def get_workflow_task(self, task_id: str) -> WorkflowTaskRow | None:
         return self._one(_WFT, "task_id = ?", (task_id,))
-
-    async def update_workflow_task(self, task_id: str, changes: dict[str, Any]) -> None:
-        self._update(_WFT, {"task_id": task_id}, changes)
-
-    async def open_workflow_task(self, run_id: str) -> WorkflowTaskRow | None:
-        return self._one(
-            _WFT, "run_id = ? AND status IN ('delayed', 'ready', 'leased') LIMIT 1", (run_id,)
-        )
 
     async def next_ready_workflow_task(
         self, namespace: str, task_queue: str, workflow_types: Sequence[str] | None, now: float
@@ -242,13 +183,6 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
             _WFT, "namespace = ? AND lease_owner = ? AND status = 'leased'", (namespace, worker_id)
         )
 
-    async def close_open_workflow_tasks(self, run_id: str, status: str, now: float) -> None:
-        self._c.execute(
-            "UPDATE workflow_tasks SET status = ?, finished_at = ?"
-            " WHERE run_id = ? AND status IN ('delayed', 'ready', 'leased')",
-            (status, now, run_id),
-        )
-
     async def expired_workflow_leases(self, now: float, limit: int) -> list[WorkflowTaskRow]:
         return self._many(
             _WFT,
@@ -263,14 +197,8 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
 
     # -- activities ----------------------------------------------------------------------
 
-    async def insert_activity(self, row: ActivityRow) -> None:
-        self._c.execute(_ACT.insert, _ACT.values(row))
-
     async def get_activity(self, task_id: str) -> ActivityRow | None:
         return self._one(_ACT, "task_id = ?", (task_id,))
-
-    async def update_activity(self, task_id: str, changes: dict[str, Any]) -> None:
-        self._update(_ACT, {"task_id": task_id}, changes)
 
     async def next_ready_activity(
         self, namespace: str, task_queue: str, activity_types: Sequence[str] | None, now: float
@@ -287,13 +215,6 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
 
     async def activity_by_sequence(self, run_id: str, sequence: int) -> ActivityRow | None:
         return self._one(_ACT, "run_id = ? AND sequence = ? LIMIT 1", (run_id, sequence))
-
-    async def cancel_open_activities(self, run_id: str, now: float) -> None:
-        self._c.execute(
-            "UPDATE activity_tasks SET status = 'cancelled', finished_at = ?, deadline_at = NULL"
-            " WHERE run_id = ? AND status IN ('delayed', 'ready', 'leased')",
-            (now, run_id),
-        )
 
     async def expired_activity_leases(self, now: float, limit: int) -> list[ActivityRow]:
         return self._many(
@@ -321,24 +242,12 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
 
     # -- timers ----------------------------------------------------------------------------
 
-    async def insert_timer(self, row: TimerRow) -> None:
-        self._c.execute(_TIMER.insert, _TIMER.values(row))
-
     async def get_timer(self, timer_id: str) -> TimerRow | None:
         return self._one(_TIMER, "timer_id = ?", (timer_id,))
-
-    async def update_timer(self, timer_id: str, changes: dict[str, Any]) -> None:
-        self._update(_TIMER, {"timer_id": timer_id}, changes)
 
     async def due_timers(self, now: float, limit: int) -> list[TimerRow]:
         return self._many(
             _TIMER, "status = 'pending' AND fire_at <= ? ORDER BY fire_at LIMIT ?", (now, limit)
-        )
-
-    async def cancel_pending_timers(self, run_id: str) -> None:
-        self._c.execute(
-            "UPDATE timers SET status = 'cancelled' WHERE run_id = ? AND status = 'pending'",
-            (run_id,),
         )
 
     # -- sweeper -------------------------------------------------------------------------
@@ -374,28 +283,7 @@ class SqliteTransaction(SqliteModelVerbs, SqliteControlVerbs, SqliteLiteVerbs):
             _WORKER.values(row),
         )
 
-    async def update_worker(self, namespace: str, worker_id: str, changes: dict[str, Any]) -> None:
-        self._update(_WORKER, {"namespace": namespace, "worker_id": worker_id}, changes)
-
-    async def delete_worker(self, namespace: str, worker_id: str) -> bool:
-        cur = self._c.execute(
-            "DELETE FROM workers WHERE namespace = ? AND worker_id = ?", (namespace, worker_id)
-        )
-        return cur.rowcount > 0
-
     # -- signal idempotency --------------------------------------------------------------
-
-    async def get_signal_request(
-        self, namespace: str, workflow_id: str, request_id: str
-    ) -> SignalRequestRow | None:
-        return self._one(
-            _SIG,
-            "namespace = ? AND workflow_id = ? AND request_id = ?",
-            (namespace, workflow_id, request_id),
-        )
-
-    async def insert_signal_request(self, row: SignalRequestRow) -> None:
-        self._c.execute(_SIG.insert, _SIG.values(row))
 
     async def publish_wakes(self, wakes: Sequence[tuple[WakeKey, str | None]]) -> None:
         """Nothing to publish: other processes find new tasks by re-checking (see module doc)."""
